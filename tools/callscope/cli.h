@@ -1,0 +1,36 @@
+/*
+ * cli.h — what the umbrella CLI's subcommands share.
+ *
+ * main.c parses the common options and the configuration with the stage
+ * skeleton (common/stage.h) and dispatches on the first positional argument;
+ * each cmd_*.c implements one command group and returns a cs_exit code.
+ */
+#ifndef CALLSCOPE_CLI_H
+#define CALLSCOPE_CLI_H
+
+#include <stdint.h>
+
+typedef enum cli_format {
+    CLI_FORMAT_TABLE = 0,
+    CLI_FORMAT_CSV = 1,
+    CLI_FORMAT_JSON = 2
+} cli_format;
+
+/* The umbrella's configuration; filled by the stage skeleton. */
+typedef struct cli_config {
+    char *db_conninfo;        /* db.conninfo */
+    int64_t db_connect_tries; /* db.connect_tries */
+} cli_config;
+
+/* Command-line state beyond the configuration. */
+typedef struct cli_ctx {
+    const cli_config *cfg;
+    int format;     /* cli_format, from --format */
+    char **args;    /* positional arguments after the command group name */
+    int nargs;
+} cli_ctx;
+
+/* `callscope db migrate|status`. Returns a cs_exit code. */
+int cmd_db(const cli_ctx *ctx);
+
+#endif
