@@ -1,0 +1,212 @@
+/*
+ * mediamap.c — open-addressing hash table of media addresses (see mediamap.h).
+ *
+ * Layout: slots[cap] of {key, value, used}; cap is a power of two and the
+ * table grows (doubling, rehash) before it passes half full, so a probe
+ * sequence is short and always ends at an empty slot. Deletion shifts later
+ * members of the probe run back (Knuth 6.4 algorithm R) instead of leaving
+ * tombstones, so lookups stay short however many calls come and go.
+ *
+ * The hash mixes the 19 key bytes with a random per-table seed through a
+ * 64-bit multiply-xorshift finaliser; good enough against chosen-key
+ * flooding for a table that is also capped in size.
+ */
+#include "mediamap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "error.h"
+
+typedef struct mm_key {
+    uint8_t family; /* 4 or 6; 0 = empty slot */
+    uint8_t addr[16];
+    uint16_t port;
+} mm_key;
+
+typedef struct mm_slot {
+    mm_key key;
+    mm_value val;
+} mm_slot;
+
+struct mediamap {
+    mm_slot *slots;
+    size_t cap;   /* power of two */
+    size_t count;
+    size_t max_entries;
+    uint64_t seed;
+};
+
+#define MM_MIN_CAP 64
+
+static uint64_t mm_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t mm_hash(const mediamap *m, const mm_key *k)
+{
+    uint64_t a, b;
+    memcpy(&a, k->addr, 8);
+    memcpy(&b, k->addr + 8, 8);
+    uint64_t h = m->seed ^ ((uint64_t)k->family << 16) ^ k->port;
+    h = mm_mix(h ^ a);
+    h = mm_mix(h ^ b);
+    return h;
+}
+
+static int mm_make_key(int family, const uint8_t *addr, uint16_t port, mm_key *k)
+{
+    memset(k, 0, sizeof *k);
+    if (family == AF_INET) {
+        k->family = 4;
+        memcpy(k->addr, addr, 4);
+    } else if (family == AF_INET6) {
+        k->family = 6;
+        memcpy(k->addr, addr, 16);
+    } else {
+        return CS_ERR_INVAL;
+    }
+    k->port = port;
+    return CS_OK;
+}
+
+static int mm_key_eq(const mm_key *a, const mm_key *b)
+{
+    return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+mediamap *mediamap_new(size_t max_entries)
+{
+    if (max_entries == 0)
+        return NULL;
+    mediamap *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->cap = MM_MIN_CAP;
+    m->slots = calloc(m->cap, sizeof *m->slots);
+    if (!m->slots) {
+        free(m);
+        return NULL;
+    }
+    m->max_entries = max_entries;
+    if (getrandom(&m->seed, sizeof m->seed, GRND_NONBLOCK) != (ssize_t)sizeof m->seed)
+        m->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)m;
+    return m;
+}
+
+void mediamap_free(mediamap *m)
+{
+    if (!m)
+        return;
+    free(m->slots);
+    free(m);
+}
+
+/* Index of the key's slot, or of the empty slot where it would go. */
+static size_t mm_find(const mediamap *m, const mm_key *k)
+{
+    size_t mask = m->cap - 1;
+    size_t i = (size_t)mm_hash(m, k) & mask;
+    while (m->slots[i].key.family && !mm_key_eq(&m->slots[i].key, k))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int mm_grow(mediamap *m)
+{
+    size_t ncap = m->cap * 2;
+    mm_slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return CS_ERR_NOMEM;
+    mm_slot *old = m->slots;
+    size_t ocap = m->cap;
+    m->slots = ns;
+    m->cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key.family)
+            m->slots[mm_find(m, &old[i].key)] = old[i];
+    free(old);
+    return CS_OK;
+}
+
+int mediamap_put(mediamap *m, int family, const uint8_t *addr, uint16_t port, const mm_value *v)
+{
+    mm_key k;
+    int rc = mm_make_key(family, addr, port, &k);
+    if (rc != CS_OK)
+        return rc;
+    size_t i = mm_find(m, &k);
+    if (m->slots[i].key.family) {
+        m->slots[i].val = *v;
+        return CS_OK;
+    }
+    if (m->count >= m->max_entries)
+        return CS_ERR_LIMIT;
+    if ((m->count + 1) * 2 > m->cap) {
+        rc = mm_grow(m);
+        if (rc != CS_OK)
+            return rc;
+        i = mm_find(m, &k);
+    }
+    m->slots[i].key = k;
+    m->slots[i].val = *v;
+    m->count++;
+    return CS_OK;
+}
+
+int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t port, mm_value *out)
+{
+    mm_key k;
+    if (mm_make_key(family, addr, port, &k) != CS_OK)
+        return 0;
+    size_t i = mm_find(m, &k);
+    if (!m->slots[i].key.family)
+        return 0;
+    *out = m->slots[i].val;
+    return 1;
+}
+
+int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, const void *owner)
+{
+    mm_key k;
+    if (mm_make_key(family, addr, port, &k) != CS_OK)
+        return 0;
+    size_t mask = m->cap - 1;
+    size_t i = mm_find(m, &k);
+    if (!m->slots[i].key.family || (owner && m->slots[i].val.owner != owner))
+        return 0;
+    /* Backward-shift deletion: move up every later member of the run whose
+     * home slot is not in (i, j]. */
+    size_t j = i;
+    for (;;) {
+        m->slots[i].key.family = 0;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!m->slots[j].key.family) {
+                m->count--;
+                return 1;
+            }
+            size_t home = (size_t)mm_hash(m, &m->slots[j].key) & mask;
+            /* j's entry may stay if home lies cyclically in (i, j]. */
+            int stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays)
+                break;
+        }
+        m->slots[i] = m->slots[j];
+        i = j;
+    }
+}
+
+size_t mediamap_count(const mediamap *m)
+{
+    return m->count;
+}

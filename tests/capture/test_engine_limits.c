@@ -1,0 +1,145 @@
+/*
+ * test_engine_limits.c — the engine under caps and on captures written by
+ * others:
+ *   - callgen's sample with max_calls 3 and with max_streams_per_call 1:
+ *     refusals are counted, every call that was started is written exactly
+ *     once, no call holds more streams than allowed;
+ *   - every capture in ../shared/data/pcaps (real phones, PBXs, SBCs; read
+ *     in place, skipped when the folder is absent): no crash, no spool error,
+ *     every started call written, every call.json valid, every call.pcap
+ *     readable by libpcap with the frame count its call.json states.
+ * Run under -DCALLSCOPE_SANITIZE=ON this is also the ASan/UBSan/leak check
+ * of the engine over hostile real-world input.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "test_engine_util.h"
+#include "testsupport.h"
+
+static char g_sample[512];
+
+static void check_entries(const te_run *r)
+{
+    assert_int_equal(r->finish_rc, 0);
+    assert_int_equal(r->cnt.spool_errors, 0);
+    assert_int_equal(r->cnt.calls_active, r->cnt.calls_started - r->cnt.calls_finished);
+    assert_int_equal(te_ready_count(r), r->cnt.calls_started);
+    if (r->cnt.calls_started == 0)
+        return;
+    /* every call.pcap has the frames its call.json says */
+    char *list = te_jq(r, "map(\"\\(.uuid) \\(.pcap.frames // -1)\") | .[]");
+    assert_non_null(list);
+    char *save = NULL;
+    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char uuid[64], path[700];
+        long frames;
+        assert_int_equal(sscanf(line, "%63s %ld", uuid, &frames), 2);
+        snprintf(path, sizeof path, "%s/ready/%s/call.pcap", r->spool, uuid);
+        long got = te_pcap_frames(path, NULL);
+        if (frames < 0)
+            assert_int_equal(got, -1); /* no frame, no file */
+        else
+            assert_int_equal(got, frames);
+    }
+    free(list);
+}
+
+static void test_sample_max_calls(void **state)
+{
+    (void)state;
+    ce_config cfg;
+    ce_config_defaults(&cfg);
+    cfg.max_calls = 3;
+    te_run r;
+    assert_int_equal(te_run_pcap(&r, "engine-cap-calls", &cfg, g_sample, NULL, NULL), 0);
+    check_entries(&r);
+    assert_true(r.cnt.calls_refused > 0);
+    assert_true(r.cnt.calls_started < 19);
+    assert_true(r.cnt.limit_hits >= r.cnt.calls_refused);
+    te_cleanup(&r);
+}
+
+static void test_sample_max_streams(void **state)
+{
+    (void)state;
+    ce_config cfg;
+    ce_config_defaults(&cfg);
+    cfg.max_streams_per_call = 1;
+    te_run r;
+    assert_int_equal(te_run_pcap(&r, "engine-cap-streams", &cfg, g_sample, NULL, NULL), 0);
+    check_entries(&r);
+    assert_int_equal(r.cnt.calls_started, 19);
+    assert_true(r.cnt.streams_refused > 0);
+    assert_int_equal(te_jq_int(&r, "map(.streams | length) | max"), 1);
+    assert_int_equal(te_jq_int(&r, "map(.streams_refused) | add"), (long long)r.cnt.streams_refused);
+    te_cleanup(&r);
+}
+
+static void test_shared_captures(void **state)
+{
+    (void)state;
+    char dir[512];
+    if (!ts_shared_path(dir, sizeof dir, "pcaps")) {
+        fprintf(stderr, "../shared/data/pcaps absent: skipped\n");
+        skip();
+    }
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    uint64_t calls = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ce_config cfg;
+        ce_config_defaults(&cfg);
+        te_run r;
+        int rc = te_run_pcap(&r, "engine-shared", &cfg, path, NULL, NULL);
+        if (rc == -2) {
+            fprintf(stderr, "%-70s not readable by libpcap: skipped\n", e->d_name);
+            te_cleanup(&r);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        check_entries(&r);
+        char *sum = r.cnt.calls_started ? te_jq(&r, "map(\"\\(.outcome)/\\(.legs | length)/\\(.streams | length)\") | join(\" \")") : NULL;
+        fprintf(stderr, "%-70s frames %6llu sip %4llu rtp %6llu calls %llu %s\n", e->d_name,
+                (unsigned long long)r.cnt.frames, (unsigned long long)r.cnt.sip_messages,
+                (unsigned long long)r.cnt.rtp_packets, (unsigned long long)r.cnt.calls_started,
+                sum ? sum : "");
+        free(sum);
+        calls += r.cnt.calls_started;
+        te_cleanup(&r);
+        n++;
+    }
+    closedir(d);
+    assert_true(n > 0);
+    assert_true(calls > 0);
+}
+
+int main(void)
+{
+    if (!te_have_jq()) {
+        fprintf(stderr, "jq not installed: skipped\n");
+        return 77;
+    }
+    ts_source_path(g_sample, sizeof g_sample, "tests/data/sample.pcap");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_max_calls),
+        cmocka_unit_test(test_sample_max_streams),
+        cmocka_unit_test(test_shared_captures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
