@@ -1,0 +1,501 @@
+/*
+ * input.c — live interfaces and capture files through libpcap (input.h).
+ *
+ * Both kinds of source end up as one pcap_t read with pcap_next_ex(): a file
+ * returns frames until PCAP_ERROR_BREAK (end) or PCAP_ERROR (a truncated or
+ * corrupt record: libpcap stops there and says why); a live handle is put in
+ * non-blocking mode so pcap_next_ex() returns 0 when the ring is empty and the
+ * caller's poll loop decides how long to wait. Files are opened with fopen()
+ * first so "no such file" and "permission denied" come from errno, not from
+ * parsing libpcap's message, and so the file's size is known for progress.
+ *
+ * Timestamps are requested in microseconds (libpcap converts nanosecond pcap
+ * and pcapng files); they are turned into one uint64_t without overflow.
+ *
+ * This module does not decide what to do with a bad file or a dropped frame:
+ * it reports, the program (main.c) counts and logs.
+ *
+ * SECURITY: reads hostile files and frames but parses none of their content
+ * itself; libpcap bounds every record by its snapshot length and its buffer.
+ * BUGS: bytes read for a pcapng file are stdio's position, which runs ahead
+ * of the frames delivered by up to one read buffer; progress is approximate.
+ */
+#include "input.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+
+#define CAP_SNAPLEN_MIN 64
+#define CAP_SNAPLEN_MAX 262144
+/* without immediate mode, the kernel hands over a batch at least this often */
+#define CAP_READ_TIMEOUT_MS 100
+/* largest kernel buffer pcap_set_buffer_size() takes (an int); spelled out
+ * because capture/limits.h shadows <limits.h> on this include path */
+#define CAP_BUFFER_MAX 2147483647
+
+struct cap_input {
+    pcap_t *p;
+    FILE *fp;           /* files: the stream libpcap reads (closed by pcap_close) */
+    int live;
+    int linktype;
+    int fd;             /* live: selectable descriptor; files: -1 */
+    int done;           /* sticky result after the end or an error (0: none yet) */
+    uint64_t size;      /* files: size in bytes at open (0 for pipes) */
+    uint64_t frames;
+};
+
+static void cap_errf(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cap_errf(char *err, size_t errcap, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL && errcap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static int cap_apply_filter(pcap_t *p, const char *filter, char *err, size_t errcap)
+{
+    struct bpf_program prog;
+
+    if (filter == NULL || filter[0] == '\0') {
+        return CS_OK;
+    }
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        cap_errf(err, errcap, "BPF filter '%s': %s", filter, pcap_geterr(p));
+        return CS_ERR_CONFIG;
+    }
+    if (pcap_setfilter(p, &prog) != 0) {
+        cap_errf(err, errcap, "BPF filter '%s': %s", filter, pcap_geterr(p));
+        pcap_freecode(&prog);
+        return CS_ERR_CONFIG;
+    }
+    pcap_freecode(&prog);
+    return CS_OK;
+}
+
+int cap_input_check_filter(const char *filter, int linktype, int snaplen, char *err,
+                           size_t errcap)
+{
+    pcap_t *p;
+    int rc;
+
+    if (filter == NULL || filter[0] == '\0') {
+        return CS_OK;
+    }
+    p = pcap_open_dead(linktype, snaplen);
+    if (p == NULL) {
+        cap_errf(err, errcap, "BPF filter '%s': out of memory", filter);
+        return CS_ERR_NOMEM;
+    }
+    /* a dead handle compiles but cannot hold a filter: compile only */
+    struct bpf_program prog;
+    rc = CS_OK;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        cap_errf(err, errcap, "BPF filter '%s': %s", filter, pcap_geterr(p));
+        rc = CS_ERR_CONFIG;
+    } else {
+        pcap_freecode(&prog);
+    }
+    pcap_close(p);
+    return rc;
+}
+
+int cap_input_open_live(const cap_live_opts *o, cap_input **out, char *err, size_t errcap,
+                        char *warn, size_t warncap)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    cap_input *in;
+    pcap_t *p;
+    int rc;
+
+    if (warn != NULL && warncap > 0) {
+        warn[0] = '\0';
+    }
+    if (out == NULL || o == NULL || o->iface == NULL || o->iface[0] == '\0') {
+        cap_errf(err, errcap, "no interface given");
+        return CS_ERR_INVAL;
+    }
+    *out = NULL;
+    if (o->snaplen < CAP_SNAPLEN_MIN || o->snaplen > CAP_SNAPLEN_MAX) {
+        cap_errf(err, errcap, "%s: snaplen %d out of [%d, %d]", o->iface, o->snaplen, CAP_SNAPLEN_MIN,
+                 CAP_SNAPLEN_MAX);
+        return CS_ERR_INVAL;
+    }
+    ebuf[0] = '\0';
+    p = pcap_create(o->iface, ebuf);
+    if (p == NULL) {
+        cap_errf(err, errcap, "%s: %s", o->iface, ebuf);
+        return CS_ERR_IO;
+    }
+    if (pcap_set_snaplen(p, o->snaplen) != 0 || pcap_set_promisc(p, o->promisc ? 1 : 0) != 0 ||
+        pcap_set_immediate_mode(p, o->immediate ? 1 : 0) != 0 ||
+        pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0 ||
+        pcap_set_timeout(p, CAP_READ_TIMEOUT_MS) != 0 ||
+        (o->buffer_bytes > 0 &&
+         pcap_set_buffer_size(p, o->buffer_bytes > CAP_BUFFER_MAX ? CAP_BUFFER_MAX : (int)o->buffer_bytes) != 0)) {
+        cap_errf(err, errcap, "%s: cannot set capture options: %s", o->iface, pcap_geterr(p));
+        pcap_close(p);
+        return CS_ERR_IO;
+    }
+    rc = pcap_activate(p);
+    if (rc < 0) {
+        const char *why = (rc == PCAP_ERROR || rc == PCAP_ERROR_NO_SUCH_DEVICE ||
+                           rc == PCAP_ERROR_PERM_DENIED)
+                              ? pcap_geterr(p)
+                              : pcap_statustostr(rc);
+        if (why == NULL || why[0] == '\0') {
+            why = pcap_statustostr(rc);
+        }
+        cap_errf(err, errcap, "%s: %s", o->iface, why);
+        pcap_close(p);
+        return rc == PCAP_ERROR_NO_SUCH_DEVICE ? CS_ERR_NOTFOUND : CS_ERR_IO;
+    }
+    if (rc > 0 && warn != NULL && warncap > 0) {
+        const char *why = pcap_geterr(p);
+        snprintf(warn, warncap, "%s: %s", o->iface,
+                 (why != NULL && why[0] != '\0') ? why : pcap_statustostr(rc));
+    }
+    rc = cap_apply_filter(p, o->filter, err, errcap);
+    if (rc != CS_OK) {
+        pcap_close(p);
+        return rc;
+    }
+    if (pcap_setnonblock(p, 1, ebuf) != 0) {
+        cap_errf(err, errcap, "%s: non-blocking mode: %s", o->iface, ebuf);
+        pcap_close(p);
+        return CS_ERR_IO;
+    }
+    in = calloc(1, sizeof *in);
+    if (in == NULL) {
+        pcap_close(p);
+        return CS_ERR_NOMEM;
+    }
+    in->p = p;
+    in->live = 1;
+    in->linktype = pcap_datalink(p);
+    in->fd = pcap_get_selectable_fd(p);
+    *out = in;
+    return CS_OK;
+}
+
+int cap_input_open_file(const char *path, const char *filter, cap_input **out, char *err,
+                        size_t errcap)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    struct stat sb;
+    cap_input *in;
+    FILE *fp;
+    pcap_t *p;
+    int rc;
+
+    if (out == NULL || path == NULL || path[0] == '\0') {
+        cap_errf(err, errcap, "no file given");
+        return CS_ERR_INVAL;
+    }
+    *out = NULL;
+    fp = fopen(path, "rb");
+    if (fp == NULL) {
+        int e = errno;
+        cap_errf(err, errcap, "%s: %s", path, strerror(e));
+        return e == ENOENT ? CS_ERR_NOTFOUND : (e == ENOMEM ? CS_ERR_NOMEM : CS_ERR_IO);
+    }
+    if (fstat(fileno(fp), &sb) != 0) {
+        cap_errf(err, errcap, "%s: %s", path, strerror(errno));
+        fclose(fp);
+        return CS_ERR_IO;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        cap_errf(err, errcap, "%s: %s", path, strerror(EISDIR));
+        fclose(fp);
+        return CS_ERR_IO;
+    }
+    ebuf[0] = '\0';
+    p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (p == NULL) {
+        /* libpcap closes nothing on failure: the stream is still ours. */
+        fclose(fp);
+        cap_errf(err, errcap, "%s: %s", path, ebuf[0] != '\0' ? ebuf : "not a capture file");
+        return CS_ERR_MALFORMED;
+    }
+    rc = cap_apply_filter(p, filter, err, errcap);
+    if (rc != CS_OK) {
+        pcap_close(p);
+        return rc;
+    }
+    in = calloc(1, sizeof *in);
+    if (in == NULL) {
+        pcap_close(p);
+        return CS_ERR_NOMEM;
+    }
+    in->p = p;
+    in->fp = fp;
+    in->linktype = pcap_datalink(p);
+    in->fd = -1;
+    in->size = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (uint64_t)sb.st_size : 0;
+    *out = in;
+    return CS_OK;
+}
+
+/* seconds and microseconds of a pcap header as one count, clamped at both ends */
+static uint64_t cap_ts_us(const struct timeval *tv)
+{
+    const uint64_t max_sec = UINT64_MAX / 1000000u - 1u;
+    uint64_t sec, usec;
+
+    if (tv->tv_sec < 0) {
+        return 0;
+    }
+    sec = (uint64_t)tv->tv_sec;
+    if (sec > max_sec) {
+        return UINT64_MAX;
+    }
+    usec = tv->tv_usec < 0 ? 0 : (uint64_t)tv->tv_usec;
+    if (usec > 999999u) {
+        usec = 999999u;
+    }
+    return sec * 1000000u + usec;
+}
+
+int cap_input_next(cap_input *in, cap_frame *f, char *err, size_t errcap)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc;
+
+    if (in == NULL || f == NULL) {
+        return CS_ERR_INVAL;
+    }
+    if (in->done != 0) {
+        return in->done;
+    }
+    rc = pcap_next_ex(in->p, &h, &data);
+    if (rc == 1) {
+        f->ts_us = cap_ts_us(&h->ts);
+        f->data = data;
+        f->caplen = h->caplen;
+        f->wire_len = h->len < h->caplen ? h->caplen : h->len;
+        in->frames++;
+        return 1;
+    }
+    if (rc == 0) {
+        /* live, non-blocking: nothing in the ring right now */
+        return 0;
+    }
+    if (rc == PCAP_ERROR_BREAK && !in->live) {
+        in->done = CS_ERR_EMPTY;
+        return in->done;
+    }
+    cap_errf(err, errcap, "%s", rc == PCAP_ERROR ? pcap_geterr(in->p) : pcap_statustostr(rc));
+    in->done = in->live ? CS_ERR_IO : CS_ERR_MALFORMED;
+    return in->done;
+}
+
+int cap_input_linktype(const cap_input *in)
+{
+    return in->linktype;
+}
+
+int cap_input_fd(const cap_input *in)
+{
+    return in->fd;
+}
+
+int cap_input_is_live(const cap_input *in)
+{
+    return in->live;
+}
+
+int cap_input_kstats(cap_input *in, cap_kstats *out, char *err, size_t errcap)
+{
+    struct pcap_stat ps;
+
+    memset(out, 0, sizeof *out);
+    if (!in->live) {
+        return CS_OK;
+    }
+    if (pcap_stats(in->p, &ps) != 0) {
+        cap_errf(err, errcap, "pcap_stats: %s", pcap_geterr(in->p));
+        return CS_ERR_IO;
+    }
+    out->received = ps.ps_recv;
+    out->dropped = ps.ps_drop;
+    out->ifdropped = ps.ps_ifdrop;
+    return CS_OK;
+}
+
+void cap_input_progress(const cap_input *in, uint64_t *bytes_read, uint64_t *size)
+{
+    *bytes_read = 0;
+    *size = 0;
+    if (in->live || in->fp == NULL) {
+        return;
+    }
+    off_t pos = ftello(in->fp);
+    *bytes_read = pos > 0 ? (uint64_t)pos : 0;
+    *size = in->size;
+    if (in->size > 0 && *bytes_read > in->size) {
+        *bytes_read = in->size;
+    }
+}
+
+uint64_t cap_input_frames(const cap_input *in)
+{
+    return in->frames;
+}
+
+void cap_input_close(cap_input *in)
+{
+    if (in == NULL) {
+        return;
+    }
+    pcap_close(in->p); /* also closes in->fp */
+    free(in);
+}
+
+/* ---- rotated files ----------------------------------------------------- */
+
+typedef struct cap_dir_item {
+    char *path;
+    struct timespec mtime;
+    const char *name; /* points into path */
+} cap_dir_item;
+
+static int cap_dir_cmp(const void *a, const void *b)
+{
+    const cap_dir_item *x = a, *y = b;
+
+    if (x->mtime.tv_sec != y->mtime.tv_sec) {
+        return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+    }
+    if (x->mtime.tv_nsec != y->mtime.tv_nsec) {
+        return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+    }
+    return strcmp(x->name, y->name);
+}
+
+static void cap_dir_items_free(cap_dir_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].path);
+    }
+    free(items);
+}
+
+int cap_input_list_dir(const char *dir, char ***paths, size_t *n, char *err, size_t errcap)
+{
+    cap_dir_item *items = NULL;
+    size_t count = 0, cap = 0;
+    struct dirent *de;
+    DIR *d;
+    int rc = CS_OK;
+
+    *paths = NULL;
+    *n = 0;
+    d = opendir(dir);
+    if (d == NULL) {
+        int e = errno;
+        cap_errf(err, errcap, "%s: %s", dir, strerror(e));
+        return e == ENOENT ? CS_ERR_NOTFOUND : (e == ENOMEM ? CS_ERR_NOMEM : CS_ERR_IO);
+    }
+    for (;;) {
+        struct stat sb;
+        size_t dl, nl;
+        char *path;
+
+        errno = 0;
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0) {
+                cap_errf(err, errcap, "%s: %s", dir, strerror(errno));
+                rc = CS_ERR_IO;
+            }
+            break;
+        }
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        dl = strlen(dir);
+        nl = strlen(de->d_name);
+        path = malloc(dl + 1 + nl + 1);
+        if (path == NULL) {
+            rc = CS_ERR_NOMEM;
+            break;
+        }
+        memcpy(path, dir, dl);
+        path[dl] = '/';
+        memcpy(path + dl + 1, de->d_name, nl + 1);
+        /* a file that vanished between readdir and stat (rotation) is skipped */
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            free(path);
+            continue;
+        }
+        if (count == cap) {
+            size_t ncap = cap == 0 ? 64 : cap * 2;
+            cap_dir_item *t;
+            if (count >= CAP_INPUT_MAX_DIR_FILES) {
+                free(path);
+                cap_errf(err, errcap, "%s: more than %d files", dir, CAP_INPUT_MAX_DIR_FILES);
+                rc = CS_ERR_LIMIT;
+                break;
+            }
+            t = realloc(items, ncap * sizeof *items);
+            if (t == NULL) {
+                free(path);
+                rc = CS_ERR_NOMEM;
+                break;
+            }
+            items = t;
+            cap = ncap;
+        }
+        items[count].path = path;
+        items[count].name = path + dl + 1;
+        items[count].mtime = sb.st_mtim;
+        count++;
+    }
+    closedir(d);
+    if (rc != CS_OK) {
+        cap_dir_items_free(items, count);
+        return rc;
+    }
+    if (count == 0) {
+        free(items);
+        return CS_OK;
+    }
+    qsort(items, count, sizeof *items, cap_dir_cmp);
+    char **out = malloc(count * sizeof *out);
+    if (out == NULL) {
+        cap_dir_items_free(items, count);
+        return CS_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        out[i] = items[i].path;
+    }
+    free(items);
+    *paths = out;
+    *n = count;
+    return CS_OK;
+}
+
+void cap_input_free_list(char **paths, size_t n)
+{
+    if (paths == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(paths[i]);
+    }
+    free(paths);
+}
