@@ -47,10 +47,25 @@ step "schema"
 
 step "pipeline over $capture"
 # Stages run here as they are built; each appends its part of the summary.
+# The spool of this run is var/quickstart/spool, emptied first: until the
+# decode stage exists nothing consumes it, and a re-run must not pile up.
+spool=var/quickstart/spool
+rm -rf "$spool" && mkdir -p "$spool"
+: >var/quickstart/empty.conf
+CALLSCOPE_CONFIG=var/quickstart/empty.conf build/capture/callscope-capture \
+    --spool "$spool" --json-stats var/quickstart/capture.json "$capture" ||
+    { echo "quickstart: callscope-capture failed (exit $?)" >&2; exit 1; }
+jq -r '"capture: \(.frames) frames, \(.sip_messages) SIP messages, \(.rtp_packets) RTP packets, " +
+       "\(.malformed) malformed; \(.spool_written) calls spooled (\(.mbytes_per_s * 10 | round / 10) MB/s)"' \
+    var/quickstart/capture.json
+for f in "$spool"/ready/*/call.json; do [[ -f $f ]] && cat "$f"; done |
+    jq -rs '"  outcomes: " + (map(.outcome) | group_by(.) | map("\(length) \(.[0])") | join(", ")) +
+            "\n  streams: \(map(.streams | length) | add // 0), DTMF digits: \(map(.dtmf | length) | add // 0)" +
+            ", holds: \(map(.holds | length) | add // 0), transfers: \(map(.transfers | length) | add // 0)"'
 truth=${capture%.pcap}.truth.json
 if [[ -f $truth ]]; then
-    jq -r '"capture: \(.calls | length) calls made by callgen (seed \(.generator.seed)): " +
+    jq -r '"  callgen made \(.calls | length) calls (seed \(.generator.seed)): " +
            ([.calls[].outcome] | group_by(.) | map("\(length) \(.[0])") | join(", "))' "$truth"
 fi
-echo "stages run: none yet beyond the database (capture: issue 3, decode: issue 4," \
-     "transcribe: issue 5, scoring: issue 6)"
+echo "spool entries (call.json + call.pcap) are in $spool/ready/"
+echo "stages run: capture; next: decode (issue 4), transcribe (issue 5), scoring (issue 6)"
