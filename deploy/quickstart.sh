@@ -31,8 +31,8 @@ step "packages"
 deploy/install-deps.sh || exit 4
 
 step "build (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build.configure.log 2>&1 ||
-    { cat build.configure.log >&2; exit 4; }
+mkdir -p build && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/configure.log 2>&1 ||
+    { cat build/configure.log >&2; exit 4; }
 cmake --build build -j "$(nproc)" >/dev/null || { echo "quickstart: build failed" >&2; exit 4; }
 cs=build/tools/callscope/callscope
 
