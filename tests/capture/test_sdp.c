@@ -30,83 +30,60 @@
 #include "sdp.h"
 #include "testsupport.h"
 
-typedef struct tbuf {
-    char *p;
-    size_t len, cap;
-} tbuf;
-
-static void tb_printf(tbuf *b, const char *fmt, ...)
+static void tb_str(ts_buf *b, const char *label, cs_str s)
 {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        assert_true(n >= 0);
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)n + 64;
-        b->p = realloc(b->p, b->cap);
-        assert_non_null(b->p);
-    }
-}
-
-static void tb_str(tbuf *b, const char *label, cs_str s)
-{
-    tb_printf(b, "%s=", label);
+    ts_buf_printf(b, "%s=", label);
     if (!s.p) {
-        tb_printf(b, "<null>");
+        ts_buf_printf(b, "<null>");
         return;
     }
-    tb_printf(b, "\"%.*s\"", (int)s.len, s.p);
+    ts_buf_printf(b, "\"%.*s\"", (int)s.len, s.p);
 }
 
-static void tb_addr(tbuf *b, const char *label, int family, const uint8_t *addr)
+static void tb_addr(ts_buf *b, const char *label, int family, const uint8_t *addr)
 {
     char txt[INET6_ADDRSTRLEN];
     if (family == AF_INET || family == AF_INET6)
         inet_ntop(family, addr, txt, sizeof txt);
     else
         snprintf(txt, sizeof txt, "none");
-    tb_printf(b, "%s=%s%s", label, family == AF_INET ? "ip4:" : family == AF_INET6 ? "ip6:" : "",
+    ts_buf_printf(b, "%s=%s%s", label, family == AF_INET ? "ip4:" : family == AF_INET6 ? "ip6:" : "",
               txt);
 }
 
-static void sdp_dump(tbuf *b, int rc, const sdp *s)
+static void sdp_dump(ts_buf *b, int rc, const sdp *s)
 {
-    tb_printf(b, "result: %s\n", cs_err_name(rc));
+    ts_buf_printf(b, "result: %s\n", cs_err_name(rc));
     if (rc != CS_OK)
         return;
-    tb_printf(b, "origin: ");
+    ts_buf_printf(b, "origin: ");
     tb_str(b, "user", s->origin_user);
-    tb_printf(b, " id=%llu version=%llu\n", (unsigned long long)s->sess_id,
+    ts_buf_printf(b, " id=%llu version=%llu\n", (unsigned long long)s->sess_id,
               (unsigned long long)s->sess_version);
-    tb_printf(b, "session: ");
+    ts_buf_printf(b, "session: ");
     tb_addr(b, "c", s->family, s->addr);
-    tb_printf(b, " dir=%s\n", sdp_dir_name(s->dir));
-    tb_printf(b, "media: %zu of %zu\n", s->nmedia, s->nmedia_total);
+    ts_buf_printf(b, " dir=%s\n", sdp_dir_name(s->dir));
+    ts_buf_printf(b, "media: %zu of %zu\n", s->nmedia, s->nmedia_total);
     for (size_t i = 0; i < s->nmedia; i++) {
         const sdp_media *m = &s->media[i];
-        tb_printf(b, "m[%zu]: ", i);
+        ts_buf_printf(b, "m[%zu]: ", i);
         tb_str(b, "type", m->type);
-        tb_printf(b, " port=%u nports=%d ", m->port, m->nports);
+        ts_buf_printf(b, " port=%u nports=%d ", m->port, m->nports);
         tb_str(b, "proto", m->proto);
-        tb_printf(b, "\n  ");
+        ts_buf_printf(b, "\n  ");
         tb_addr(b, "c", m->family, m->addr);
-        tb_printf(b, " hold_zero=%d dir=%s ptime=%d\n", m->hold_zero, sdp_dir_name(m->dir),
+        ts_buf_printf(b, " hold_zero=%d dir=%s ptime=%d\n", m->hold_zero, sdp_dir_name(m->dir),
                   m->ptime);
-        tb_printf(b, "  rtcp_port=%u ", m->rtcp_port);
+        ts_buf_printf(b, "  rtcp_port=%u ", m->rtcp_port);
         tb_addr(b, "rtcp_addr", m->rtcp_family, m->rtcp_addr);
-        tb_printf(b, " rtcp_mux=%d\n", m->rtcp_mux);
+        ts_buf_printf(b, " rtcp_mux=%d\n", m->rtcp_mux);
         for (size_t k = 0; k < m->nfmt; k++) {
             const sdp_format *f = &m->fmt[k];
-            tb_printf(b, "  pt %d: ", f->pt);
+            ts_buf_printf(b, "  pt %d: ", f->pt);
             tb_str(b, "enc", f->encoding);
-            tb_printf(b, " clock=%d ch=%d ", f->clock, f->channels);
+            ts_buf_printf(b, " clock=%d ch=%d ", f->clock, f->channels);
             tb_str(b, "fmtp", f->fmtp);
-            tb_printf(b, "\n");
+            ts_buf_printf(b, "\n");
         }
     }
 }
@@ -148,7 +125,7 @@ static void test_expected_outputs(void **state)
         memcpy(in, raw, len);
         free(raw);
         sdp s;
-        tbuf out = {0};
+        ts_buf out = {0};
         int rc = sdp_parse(in, len, &s);
         sdp_dump(&out, rc, &s);
         if (update) {

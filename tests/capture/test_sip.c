@@ -36,62 +36,39 @@
 
 /* ------------------------------------------------------------- dump */
 
-typedef struct tbuf {
-    char *p;
-    size_t len, cap;
-} tbuf;
-
-static void tb_printf(tbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        assert_true(n >= 0);
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)n + 64;
-        b->p = realloc(b->p, b->cap);
-        assert_non_null(b->p);
-    }
-}
-
 /* A slice printed with non-printable bytes escaped, and <null> when absent. */
-static void tb_str(tbuf *b, const char *label, cs_str s)
+static void tb_str(ts_buf *b, const char *label, cs_str s)
 {
-    tb_printf(b, "%s: ", label);
+    ts_buf_printf(b, "%s: ", label);
     if (!s.p) {
-        tb_printf(b, "<null>\n");
+        ts_buf_printf(b, "<null>\n");
         return;
     }
-    tb_printf(b, "\"");
+    ts_buf_printf(b, "\"");
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.p[i];
         if (c == '"' || c == '\\')
-            tb_printf(b, "\\%c", c);
+            ts_buf_printf(b, "\\%c", c);
         else if (c >= 0x20 && c < 0x7f)
-            tb_printf(b, "%c", c);
+            ts_buf_printf(b, "%c", c);
         else
-            tb_printf(b, "\\x%02x", c);
+            ts_buf_printf(b, "\\x%02x", c);
     }
-    tb_printf(b, "\"\n");
+    ts_buf_printf(b, "\"\n");
 }
 
-static void sip_dump(tbuf *b, int rc, const sip_msg *m)
+static void sip_dump(ts_buf *b, int rc, const sip_msg *m)
 {
-    tb_printf(b, "result: %s\n", cs_err_name(rc));
+    ts_buf_printf(b, "result: %s\n", cs_err_name(rc));
     if (rc != CS_OK)
         return;
     if (m->is_request) {
-        tb_printf(b, "request: %s\n", sip_method_name(m->method));
+        ts_buf_printf(b, "request: %s\n", sip_method_name(m->method));
         tb_str(b, "method", m->method_str);
         tb_str(b, "request-uri", m->request_uri);
         tb_str(b, "ruri-user", m->ruri_user);
     } else {
-        tb_printf(b, "response: %d\n", m->status);
+        ts_buf_printf(b, "response: %d\n", m->status);
         tb_str(b, "reason", m->reason);
     }
     tb_str(b, "call-id", m->call_id);
@@ -101,23 +78,23 @@ static void sip_dump(tbuf *b, int rc, const sip_msg *m)
     tb_str(b, "to", m->to);
     tb_str(b, "to-tag", m->to_tag);
     tb_str(b, "to-user", m->to_user);
-    tb_printf(b, "cseq: %u %s\n", m->cseq, sip_method_name(m->cseq_method));
+    ts_buf_printf(b, "cseq: %u %s\n", m->cseq, sip_method_name(m->cseq_method));
     tb_str(b, "via-branch", m->via_branch);
     tb_str(b, "contact", m->contact);
     cs_str cu;
     tb_str(b, "contact-user", sip_uri_user(m->contact, &cu) == 0 ? cu : CS_STR_NULL);
     tb_str(b, "content-type", m->content_type);
-    tb_printf(b, "content-length: %lld\n", (long long)m->content_length);
+    ts_buf_printf(b, "content-length: %lld\n", (long long)m->content_length);
     tb_str(b, "user-agent", m->user_agent);
     tb_str(b, "reason-hdr", m->reason_hdr);
-    tb_printf(b, "q850: %d\n", sip_q850_cause(m->reason_hdr));
+    ts_buf_printf(b, "q850: %d\n", sip_q850_cause(m->reason_hdr));
     tb_str(b, "refer-to", m->refer_to);
-    tb_printf(b, "quirks:%s%s%s%s%s\n", m->quirks & SIP_QUIRK_BARE_LF ? " bare-lf" : "",
+    ts_buf_printf(b, "quirks:%s%s%s%s%s\n", m->quirks & SIP_QUIRK_BARE_LF ? " bare-lf" : "",
               m->quirks & SIP_QUIRK_VERSION_CASE ? " version-case" : "",
               m->quirks & SIP_QUIRK_NO_REASON ? " no-reason" : "",
               m->quirks & SIP_QUIRK_FOLDED ? " folded" : "",
               m->quirks & SIP_QUIRK_MULTIPART ? " multipart" : "");
-    tb_printf(b, "headers: %zu\n", m->nhdr);
+    ts_buf_printf(b, "headers: %zu\n", m->nhdr);
     for (size_t i = 0; i < m->nhdr; i++) {
         char label[48];
         snprintf(label, sizeof label, "  %.*s", (int)(m->hdr[i].name.len > 40 ? 40 : m->hdr[i].name.len),
@@ -133,7 +110,7 @@ static void sip_dump(tbuf *b, int rc, const sip_msg *m)
                 tb_str(b, "    item", item);
         }
     }
-    tb_printf(b, "body: %zu bytes\n", m->body.len);
+    ts_buf_printf(b, "body: %zu bytes\n", m->body.len);
     if (m->body.len) {
         cs_str first = m->body;
         ptrdiff_t lf = cs_str_chr(first, '\n');
@@ -202,7 +179,7 @@ static void test_expected_outputs(void **state)
         uint8_t *msg = malloc(len ? len : 1);
         memcpy(msg, raw, len);
         free(raw);
-        tbuf out = {0};
+        ts_buf out = {0};
         int rc = sip_parse(msg, len, m);
         sip_dump(&out, rc, m);
         if (update) {

@@ -4,6 +4,7 @@
 #include "testsupport.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,4 +99,31 @@ int ts_write_file(const char *path, const void *data, size_t len)
     if (fclose(f) != 0)
         rc = -1;
     return rc;
+}
+
+void ts_buf_printf(ts_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            fprintf(stderr, "ts_buf_printf: bad format \"%s\"\n", fmt);
+            abort();
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n + 64;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            fprintf(stderr, "ts_buf_printf: out of memory\n");
+            abort();
+        }
+        b->p = p;
+        b->cap = cap;
+    }
 }

@@ -32,4 +32,14 @@ char *ts_read_file(const char *path, size_t *len);
 /* Writes len bytes to path (creating/truncating). Returns 0 or -1. */
 int ts_write_file(const char *path, const void *data, size_t len);
 
+/* A growing text buffer for golden-file dumps. Start it zeroed
+ * (ts_buf b = {0}); p is NUL-terminated after the first append; the caller
+ * frees p. Running out of memory aborts the test. */
+typedef struct ts_buf {
+    char *p;
+    size_t len, cap;
+} ts_buf;
+
+void ts_buf_printf(ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
