@@ -61,6 +61,10 @@ typedef struct tl_stream {
     int have_pos;
     int64_t next_pos; /* output index after the stream's last audio */
     size_t last_frame;
+    int prob_valid; /* a packet of a new sequence numbering, on probation */
+    tl_packet prob; /* payload owned */
+    int had_prev_num;
+    uint16_t prev_num_max; /* highest number of the numbering left behind */
 } tl_stream;
 
 struct tl_timeline {
@@ -152,6 +156,8 @@ void tl_free(tl_timeline *t)
         for (size_t j = 0; j < s->njb; j++)
             free((void *)s->jb[j].p.payload);
         free(s->jb);
+        if (s->prob_valid)
+            free((void *)s->prob.payload);
         free(s);
     }
     free(t->ring);
@@ -466,95 +472,57 @@ static int seg_choose(tl_timeline *t, tl_stream *s, const tl_packet *p, int behi
     return slot;
 }
 
-int tl_push(tl_timeline *t, const tl_packet *p)
+/* Drops a packet as late or duplicate if it is one; 1 when dropped. */
+static int drop_old(tl_timeline *t, tl_stream *s, uint64_t ext)
 {
-    if (!t || !p || p->clock_rate <= 0 || (p->payload_len > 0 && !p->payload))
-        return CS_ERR_INVAL;
-    if (t->finished)
-        return CS_ERR_STATE;
-    t->st.packets++;
-    if (!t->have_now || p->arrival_us > t->now_us)
-        t->now_us = p->arrival_us;
-    t->have_now = 1;
-
-    tl_stream *s = NULL;
-    int grc = stream_get(t, p->ssrc, &s);
-    if (grc == CS_ERR_NOMEM)
-        return grc;
-    if (grc != CS_OK || p->payload_len > TL_MAX_PAYLOAD || p->clock_rate > 384000) {
-        t->st.dropped++;
-        return settle(t);
-    }
-
-    /* extended sequence number (16-bit wrap, RFC 3550 A.1 in spirit) */
-    uint64_t ext;
-    int rc = CS_OK, behind = 0;
-    if (!s->have_released && s->njb == 0 && s->max_ext_seq == 0) {
-        ext = (1ull << 32) | p->seq;
-        s->max_ext_seq = ext;
-    } else {
-        int16_t delta = (int16_t)(uint16_t)(p->seq - (uint16_t)s->max_ext_seq);
-        if (delta > TL_SEQ_JUMP || delta < -TL_SEQ_JUMP) {
-            rc = release_all(t, s);
-            t->st.resyncs++;
-            uint64_t base = (s->have_released ? s->last_rel_seq : s->max_ext_seq) + 1;
-            ext = base + (uint16_t)(p->seq - (uint16_t)base);
-            s->max_ext_seq = ext;
-            s->seq_reset = 1;
-            s->have_released = 0;
-            s->rel_bits = 0;
-        } else {
-            ext = (uint64_t)((int64_t)s->max_ext_seq + delta);
-            if (delta > 0)
-                s->max_ext_seq = ext;
-            behind = delta < 0;
-        }
-    }
-
     if (s->have_released && ext <= s->last_rel_seq) {
         uint64_t back = s->last_rel_seq - ext;
         if (back < 64 && (s->rel_bits >> back) & 1)
             t->st.duplicates++;
         else
             t->st.late++;
-        int r = settle(t);
-        return rc != CS_OK ? rc : r;
+        return 1;
     }
-    size_t at = s->njb;
-    while (at > 0 && s->jb[at - 1].ext_seq >= ext)
-        at--;
-    if (at < s->njb && s->jb[at].ext_seq == ext) {
-        t->st.duplicates++;
-        int r = settle(t);
-        return rc != CS_OK ? rc : r;
+    for (size_t j = s->njb; j > 0 && s->jb[j - 1].ext_seq >= ext; j--) {
+        if (s->jb[j - 1].ext_seq == ext) {
+            t->st.duplicates++;
+            return 1;
+        }
     }
+    return 0;
+}
 
+/* Anchors one packet and puts a copy into the stream's jitter buffer. */
+static int insert(tl_timeline *t, tl_stream *s, const tl_packet *p, uint64_t ext, int behind)
+{
+    int rc = CS_OK;
+    if (drop_old(t, s, ext))
+        return CS_OK;
     uint64_t ext_ts = 0;
     int slot = seg_choose(t, s, p, behind, &ext_ts);
     if (slot == -2) {
         t->st.late++;
-        int r = settle(t);
-        return rc != CS_OK ? rc : r;
+        return CS_OK;
     }
     if (slot < 0)
         return CS_ERR_NOMEM;
-    /* seg_choose may have played the buffer out: find the place again */
-    at = s->njb;
+    /* seg_choose may have played the buffer out */
+    if (s->have_released && ext <= s->last_rel_seq) {
+        t->st.late++;
+        return CS_OK;
+    }
+    size_t at = s->njb;
     while (at > 0 && s->jb[at - 1].ext_seq > ext)
         at--;
     if (at < s->njb)
         t->st.reordered++;
-    if (s->have_released && ext <= s->last_rel_seq) {
-        t->st.late++;
-        int r = settle(t);
-        return rc != CS_OK ? rc : r;
-    }
     if (s->njb >= TL_JB_PACKETS) {
-        int r = release_one(t, s);
-        if (r != CS_OK)
-            rc = r;
-        if (at > 0)
-            at--;
+        if (at == 0) { /* older than everything in a full buffer */
+            t->st.late++;
+            return CS_OK;
+        }
+        rc = release_one(t, s);
+        at--;
     }
     uint8_t *copy = NULL;
     if (p->payload_len > 0) {
@@ -571,6 +539,103 @@ int tl_push(tl_timeline *t, const tl_packet *p)
     e->ext_ts = ext_ts;
     e->seg = slot;
     s->njb++;
+    return rc;
+}
+
+/*
+ * A sequence number more than TL_SEQ_JUMP away from the highest one is kept
+ * on probation (RFC 3550 A.1 in spirit): a second packet within 16 numbers of
+ * it confirms the new numbering (the buffer is played out, both are taken);
+ * a packet within TL_SEQ_JUMP of the numbering just left behind is late,
+ * never a new jump.
+ */
+static int seq_jump(tl_timeline *t, tl_stream *s, const tl_packet *p)
+{
+    if (s->had_prev_num) {
+        int16_t dp = (int16_t)(uint16_t)(p->seq - s->prev_num_max);
+        if (dp <= TL_SEQ_JUMP && dp >= -TL_SEQ_JUMP) {
+            t->st.late++;
+            return CS_OK;
+        }
+    }
+    int16_t dq = s->prob_valid ? (int16_t)(uint16_t)(p->seq - s->prob.seq) : 0;
+    if (!s->prob_valid || dq == 0 || dq > 16 || dq < -16) {
+        if (s->prob_valid) {
+            t->st.dropped++;
+            free((void *)s->prob.payload);
+        }
+        s->prob = *p;
+        s->prob.payload = NULL;
+        s->prob_valid = 1;
+        if (p->payload_len > 0) {
+            uint8_t *copy = malloc(p->payload_len);
+            if (!copy) {
+                s->prob_valid = 0;
+                return CS_ERR_NOMEM;
+            }
+            memcpy(copy, p->payload, p->payload_len);
+            s->prob.payload = copy;
+        }
+        return CS_OK;
+    }
+    int rc = release_all(t, s);
+    t->st.resyncs++;
+    s->prev_num_max = (uint16_t)s->max_ext_seq;
+    s->had_prev_num = 1;
+    uint64_t base = (s->have_released ? s->last_rel_seq : s->max_ext_seq) + 1;
+    uint16_t lo = dq > 0 ? s->prob.seq : p->seq;
+    uint64_t ext_lo = base + (uint16_t)(lo - (uint16_t)base);
+    uint64_t ext_q = ext_lo + (uint64_t)(int64_t)(int16_t)(uint16_t)(s->prob.seq - lo);
+    uint64_t ext_p = ext_lo + (uint64_t)(int64_t)(int16_t)(uint16_t)(p->seq - lo);
+    s->max_ext_seq = ext_q > ext_p ? ext_q : ext_p;
+    s->seq_reset = 1;
+    s->have_released = 0;
+    s->rel_bits = 0;
+    tl_packet q = s->prob;
+    s->prob_valid = 0;
+    int r = insert(t, s, &q, ext_q, 0);
+    free((void *)q.payload);
+    if (r != CS_OK)
+        rc = r;
+    r = insert(t, s, p, ext_p, dq < 0);
+    return r != CS_OK ? r : rc;
+}
+
+int tl_push(tl_timeline *t, const tl_packet *p)
+{
+    if (!t || !p || p->clock_rate <= 0 || (p->payload_len > 0 && !p->payload))
+        return CS_ERR_INVAL;
+    if (t->finished)
+        return CS_ERR_STATE;
+    t->st.packets++;
+    if (!t->have_now || p->arrival_us > t->now_us)
+        t->now_us = p->arrival_us;
+    t->have_now = 1;
+
+    tl_stream *s = NULL;
+    int rc = stream_get(t, p->ssrc, &s);
+    if (rc == CS_ERR_NOMEM)
+        return rc;
+    if (rc != CS_OK || p->payload_len > TL_MAX_PAYLOAD || p->clock_rate > 384000) {
+        t->st.dropped++;
+        return settle(t);
+    }
+
+    /* extended sequence number (16-bit wrap) */
+    if (!s->have_released && s->njb == 0 && s->max_ext_seq == 0) {
+        s->max_ext_seq = (1ull << 32) | p->seq;
+        rc = insert(t, s, p, s->max_ext_seq, 0);
+    } else {
+        int16_t delta = (int16_t)(uint16_t)(p->seq - (uint16_t)s->max_ext_seq);
+        if (delta > TL_SEQ_JUMP || delta < -TL_SEQ_JUMP) {
+            rc = seq_jump(t, s, p);
+        } else {
+            uint64_t ext = (uint64_t)((int64_t)s->max_ext_seq + delta);
+            if (delta > 0)
+                s->max_ext_seq = ext;
+            rc = insert(t, s, p, ext, delta < 0);
+        }
+    }
     int r = settle(t);
     return rc != CS_OK ? rc : r;
 }
@@ -595,9 +660,15 @@ int tl_finish(tl_timeline *t)
         return CS_OK;
     int rc = CS_OK;
     for (int i = 0; i < t->nstreams; i++) {
-        int r = release_all(t, t->streams[i]);
+        tl_stream *s = t->streams[i];
+        int r = release_all(t, s);
         if (r != CS_OK)
             rc = r;
+        if (s->prob_valid) { /* a jump never confirmed */
+            t->st.dropped++;
+            free((void *)s->prob.payload);
+            s->prob_valid = 0;
+        }
     }
     t->final_pos = t->total;
     t->finished = 1;

@@ -39,8 +39,12 @@
  * packet that fits no anchor but is older (by sequence number) than one
  * already seen is a very late packet, not a jump, and is dropped as late.
  * Timestamps are extended to 64 bits per segment (32-bit wrap), sequence
- * numbers per stream (16-bit wrap); a sequence jump of more than 3000 is a
- * resynchronisation (the stream's buffer is played out, numbering restarts).
+ * numbers per stream (16-bit wrap). A sequence number more than TL_SEQ_JUMP
+ * away from the highest one is held on probation: a second packet within 16
+ * numbers of it confirms a resynchronisation (the stream's buffer is played
+ * out, the new numbering continues without a loss being counted); a lone one
+ * is dropped (counted in dropped), and a packet within TL_SEQ_JUMP of the
+ * numbering left behind is late, never a jump back.
  *
  * Jitter buffer and decoding order. Each stream keeps its packets sorted by
  * extended sequence number and releases the lowest one once the oldest

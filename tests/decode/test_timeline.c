@@ -630,6 +630,172 @@ static void test_plc_limit(void **state)
     tl_free(t);
 }
 
+/* One stream with frame counters, for the small cases below. */
+typedef struct mini {
+    tl_timeline *t;
+    cb_ctx cb;
+    int16_t *out;
+    size_t n, total;
+} mini;
+
+static void mini_open(mini *m, uint64_t dur_us, int max_buffer_ms)
+{
+    memset(m, 0, sizeof(*m));
+    m->cb.rate = 8000;
+    m->cb.fill_conceal = 1;
+    tl_config c = {
+        .invite_us = T0_US, .end_us = T0_US + dur_us, .rate = 8000, .max_buffer_ms = max_buffer_ms};
+    tl_ops ops = {.decode = cb_decode, .conceal = cb_conceal, .ctx = &m->cb};
+    assert_int_equal(tl_new(&c, &ops, &m->t), CS_OK);
+    m->total = (size_t)tl_total_samples(m->t);
+    m->out = calloc(m->total + 1, sizeof(int16_t));
+    assert_non_null(m->out);
+}
+
+static int mini_push(mini *m, uint64_t at_us, uint16_t seq, uint32_t ts, int marker, uint32_t k)
+{
+    uint8_t pl[160];
+    make_payload(k, pl);
+    tl_packet p = {.arrival_us = T0_US + at_us,
+                   .ssrc = 42,
+                   .seq = seq,
+                   .ts = ts,
+                   .marker = marker,
+                   .clock_rate = 8000,
+                   .payload = pl,
+                   .payload_len = sizeof(pl)};
+    return tl_push(m->t, &p);
+}
+
+static void mini_close(mini *m)
+{
+    assert_int_equal(tl_finish(m->t), CS_OK);
+    m->n += tl_read(m->t, m->out + m->n, m->total - m->n);
+    assert_int_equal(m->n, m->total);
+}
+
+/* Output sample where frame k's start landed, -1 if absent. */
+static long mini_where(const mini *m, uint32_t k)
+{
+    const int16_t sync = cg_g711_ulaw_decode(SYNC_CODE);
+    for (size_t i = 0; i + 3 < m->n; i++) {
+        if (m->out[i] != sync)
+            continue;
+        uint32_t v = (uint32_t)(digit_of(m->out[i + 1]) * 10000 + digit_of(m->out[i + 2]) * 100 +
+                                digit_of(m->out[i + 3]));
+        if (v == k)
+            return (long)i - SYNC_AT;
+    }
+    return -1;
+}
+
+static void mini_free(mini *m)
+{
+    tl_free(m->t);
+    free(m->out);
+    free(m->cb.conceal_at);
+}
+
+/* A sender renumbers its packets mid-stream (sequence +20000); a packet of
+ * the old numbering arrives after the new one started: it is late, not a
+ * jump back. Every other frame lands where it was sent, nothing concealed. */
+static void test_seq_jump(void **state)
+{
+    (void)state;
+    mini m;
+    mini_open(&m, 3000000, 0);
+    for (uint32_t k = 0; k < 100; k++) {
+        uint16_t seq = (uint16_t)(k < 50 ? 100 + k : 20100 + k);
+        uint64_t at = 200000 + (uint64_t)k * 20000;
+        if (k == 49)
+            continue; /* sent late, below */
+        assert_int_equal(mini_push(&m, at, seq, 5000 + k * 160, 0, k), CS_OK);
+        if (k == 51)
+            assert_int_equal(mini_push(&m, at + 10, 149, 5000 + 49 * 160, 0, 49), CS_OK);
+    }
+    mini_close(&m);
+    const tl_stats *st = tl_get_stats(m.t);
+    assert_int_equal(st->resyncs, 1);
+    assert_int_equal(st->late, 1);
+    /* 49 was the last of the old numbering: its absence is not a loss */
+    assert_int_equal(st->lost, 0);
+    assert_int_equal(st->conceal_calls, 0);
+    for (uint32_t k = 0; k < 100; k++) {
+        long want = 1600 + (long)k * 160;
+        if (k == 49) {
+            assert_int_equal(mini_where(&m, k), -1);
+            continue;
+        }
+        assert_int_equal(mini_where(&m, k), want);
+    }
+    mini_free(&m);
+}
+
+/* Talk spurts: a sender that suppresses silence. After 500 ms without
+ * packets one sender keeps its timestamp counting (consistent), the other
+ * restarts it one frame on with the marker bit (inconsistent with arrival):
+ * both spurts must land at their arrival, the second one by re-anchoring. */
+static void test_marker_talkspurt(void **state)
+{
+    (void)state;
+    mini m;
+    mini_open(&m, 4000000, 0);
+    uint32_t ts = 777;
+    uint16_t seq = 65530; /* wraps */
+    uint32_t k = 0;
+    uint64_t at = 300000;
+    for (int spurt = 0; spurt < 3; spurt++) {
+        for (int i = 0; i < 25; i++, k++) {
+            assert_int_equal(mini_push(&m, at, seq++, ts, i == 0, k), CS_OK);
+            at += 20000;
+            ts += 160;
+        }
+        at += 500000;
+        if (spurt == 0)
+            ts += 4000; /* timestamp counted the silence */
+    }
+    mini_close(&m);
+    const tl_stats *st = tl_get_stats(m.t);
+    assert_int_equal(st->segments, 2); /* the third spurt re-anchored */
+    assert_int_equal(st->lost, 0);
+    assert_int_equal(st->conceal_calls, 0);
+    for (uint32_t j = 0; j < k; j++) {
+        long want = (long)(300000 + j * 20000 + (j / 25) * 500000) * 8 / 1000;
+        assert_int_equal(mini_where(&m, j), want);
+    }
+    mini_free(&m);
+}
+
+/* A reader that never reads: the ring stops at its ceiling, the frame that
+ * does not fit is dropped and counted, and reading makes room again. */
+static void test_ring_ceiling(void **state)
+{
+    (void)state;
+    mini m;
+    mini_open(&m, 10000000, 1800);
+    int limited = 0;
+    uint32_t k = 0;
+    for (; k < 200 && !limited; k++) {
+        int rc = mini_push(&m, 100000 + (uint64_t)k * 20000, (uint16_t)k, k * 160, 0, k);
+        if (rc == CS_ERR_LIMIT)
+            limited = 1;
+        else
+            assert_int_equal(rc, CS_OK);
+    }
+    assert_true(limited);
+    assert_true(tl_get_stats(m.t)->limit_drops > 0);
+    m.n += tl_read(m.t, m.out + m.n, m.total - m.n);
+    assert_true(m.n > 0);
+    for (uint32_t j = k; j < k + 100; j++) {
+        assert_int_equal(mini_push(&m, 100000 + (uint64_t)j * 20000, (uint16_t)j, j * 160, 0, j),
+                         CS_OK);
+        m.n += tl_read(m.t, m.out + m.n, m.total - m.n);
+    }
+    mini_close(&m);
+    assert_int_equal(mini_where(&m, k + 99), (long)(100000 + (k + 99) * 20000) * 8 / 1000);
+    mini_free(&m);
+}
+
 /* --------------------------------------------------------- callgen call */
 
 typedef struct capture {
@@ -899,6 +1065,9 @@ int main(void)
         cmocka_unit_test(test_clip_to_call),
         cmocka_unit_test(test_stream_cap),
         cmocka_unit_test(test_plc_limit),
+        cmocka_unit_test(test_seq_jump),
+        cmocka_unit_test(test_marker_talkspurt),
+        cmocka_unit_test(test_ring_ceiling),
         cmocka_unit_test(test_faults_drift_slow),
         cmocka_unit_test(test_faults_drift_fast),
         cmocka_unit_test(test_faults_wideband_48k_clock),
