@@ -662,8 +662,9 @@ int archive_copy_pcap(const char *root, const char *uuid, int64_t started_us, co
                     strerror(errno));
     }
     struct stat st;
-    if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-        out->sys_errno = S_ISREG(st.st_mode) ? errno : EINVAL;
+    int serr = fstat(src, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+    if (serr != 0) {
+        out->sys_errno = serr;
         close(src);
         return fail(out->msg, CS_ERR_IO, "archive: %s is not a readable file", src_path);
     }

@@ -40,7 +40,9 @@
  *     derived from the call uuid (its first 32 bits) and recomputes each
  *     page's CRC, before hashing. The Opus encoder itself is deterministic
  *     on one build; another libopus version or CPU-specific code path may
- *     encode differently.
+ *     encode differently. Hence a caller that finds the call already
+ *     chained in recordings must not re-archive it: a file written by a
+ *     newer library could hash differently from the chained sha256.
  *
  * Formats (libsndfile, checked on Debian 12's libsndfile 1.2.0):
  *   ARCHIVE_FLAC  SF_FORMAT_FLAC | SF_FORMAT_PCM_16, lossless, default level.

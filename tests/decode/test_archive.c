@@ -803,6 +803,8 @@ static void test_copy_pcap(void **state)
     snprintf(missing, sizeof missing, "%s/none.pcap", f->dir);
     assert_int_equal(archive_copy_pcap(f->root, UUID1, T_MAR1, missing, NULL, &r), CS_ERR_NOTFOUND);
     assert_non_null(strstr(r.msg, "none.pcap"));
+    assert_int_equal(archive_copy_pcap(f->root, UUID1, T_MAR1, f->dir, NULL, &r), CS_ERR_IO);
+    assert_int_equal(r.sys_errno, EINVAL);
     free(orig);
 }
 
