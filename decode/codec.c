@@ -54,7 +54,8 @@
 #define DC_TE_MIN_BYTES       4   /* one RFC 4733 event block */
 #define DC_CN_MAX_LEVEL       127
 
-_Static_assert(DC_SPANDSP_PLC_CHUNK + PLC_PITCH_OVERLAP_MAX <= DC_MAX_PACKET_SAMPLES,
+_Static_assert(DC_SPANDSP_PLC_CHUNK + PLC_PITCH_OVERLAP_MAX <= DC_MAX_PACKET_SAMPLES &&
+                   PLC_HISTORY_LEN <= DC_MAX_PACKET_SAMPLES,
                "scratch must hold one plc_fillin() call and its overlap");
 
 /* ---- classification ------------------------------------------------------ */
@@ -293,9 +294,10 @@ struct dc_decoder {
     bcg729DecoderChannelContextStruct *g729;
     int g729_cng; /* last G.729 frame was a SID (comfort-noise mode) */
     OpusDecoder *opus;
-    size_t concealed; /* samples concealed since the last decoded packet */
-    int cn_level;     /* CN: last level in -dBov, -1 before any */
-    uint32_t rng;     /* CN noise generator (xorshift32), per decoder */
+    size_t concealed;              /* samples concealed since the last decoded packet */
+    int cn_level;                  /* CN: last level in -dBov, -1 before any */
+    uint32_t rng;                  /* CN noise generator (xorshift32), per decoder */
+    int16_t hist[PLC_HISTORY_LEN]; /* spandsp codecs: the last output samples */
     int16_t scratch[DC_MAX_PACKET_SAMPLES];
 };
 
@@ -373,6 +375,20 @@ void dc_decoder_free(dc_decoder *d)
     free(d);
 }
 
+/* Appends n output samples to the history window (the last
+ * PLC_HISTORY_LEN samples). */
+static void dc_hist_push(dc_decoder *d, const int16_t *pcm, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n >= PLC_HISTORY_LEN) {
+        memcpy(d->hist, pcm + n - PLC_HISTORY_LEN, sizeof d->hist);
+        return;
+    }
+    memmove(d->hist, d->hist + n, (PLC_HISTORY_LEN - n) * sizeof *pcm);
+    memcpy(d->hist + PLC_HISTORY_LEN - n, pcm, n * sizeof *pcm);
+}
+
 /* Samples one Opus packet decodes to at 16 kHz, or a negative cs_err. */
 static int dc_opus_samples(const uint8_t *p, size_t len)
 {
@@ -395,6 +411,15 @@ static int dc_opus_samples(const uint8_t *p, size_t len)
 
 static int dc_decode_one(dc_decoder *d, const uint8_t *payload, size_t len, int16_t *pcm,
                          size_t cap);
+
+/* Decoded samples of a spandsp-concealed codec: plc_rx() smooths the first
+ * samples after a gap; our copy of the history is what the next gap starts
+ * from (see dc_conceal). */
+static void dc_plc_rx(dc_decoder *d, int16_t *pcm, size_t n)
+{
+    plc_rx(d->plc, pcm, (int)n);
+    dc_hist_push(d, pcm, n);
+}
 
 int dc_decode(dc_decoder *d, const uint8_t *payload, size_t len, int16_t *pcm, size_t cap)
 {
@@ -420,7 +445,7 @@ static int dc_decode_one(dc_decoder *d, const uint8_t *payload, size_t len, int1
             return CS_ERR_OVERFLOW;
         for (size_t i = 0; i < len; i++)
             pcm[i] = d->g711[payload[i]];
-        plc_rx(d->plc, pcm, (int)len);
+        dc_plc_rx(d, pcm, len);
         return (int)len;
     case DC_CODEC_L16:
         if (len % 2 != 0)
@@ -429,7 +454,7 @@ static int dc_decode_one(dc_decoder *d, const uint8_t *payload, size_t len, int1
             return CS_ERR_OVERFLOW;
         for (size_t i = 0; i < len / 2; i++)
             pcm[i] = (int16_t)(uint16_t)((payload[2 * i] << 8) | payload[2 * i + 1]);
-        plc_rx(d->plc, pcm, (int)(len / 2));
+        dc_plc_rx(d, pcm, len / 2);
         return (int)(len / 2);
     case DC_CODEC_G722: {
         if (len > cap / 2)
@@ -437,7 +462,7 @@ static int dc_decode_one(dc_decoder *d, const uint8_t *payload, size_t len, int1
         int n = g722_decode(d->g722, pcm, payload, (int)len);
         if (n != (int)(2 * len))
             return CS_ERR_CODEC;
-        plc_rx(d->plc, pcm, n);
+        dc_plc_rx(d, pcm, (size_t)n);
         return n;
     }
     case DC_CODEC_G729: {
@@ -544,9 +569,19 @@ int dc_conceal(dc_decoder *d, size_t samples, int16_t *pcm, size_t cap)
     case DC_CODEC_PCMA:
     case DC_CODEC_L16:
     case DC_CODEC_G722:
-        /* spandsp's plc_fillin() writes at least the pitch overlap (up to
-         * PLC_PITCH_OVERLAP_MAX samples) whatever len says, so it fills
-         * the scratch buffer and only `want` samples are copied out. */
+        /* Two spandsp 0.0.6 bugs are worked around here. (1) At the start
+         * of a gap plc_fillin() rotates its history ring with an
+         * overlapping memcpy (normalise_history) unless the ring starts at
+         * 0: so the state is re-initialised and refilled with a whole
+         * history (our copy), which leaves the ring at 0. (2) It writes at
+         * least the pitch overlap (up to PLC_PITCH_OVERLAP_MAX samples)
+         * whatever len says: so it fills the scratch buffer and only
+         * `want` samples are copied out. */
+        if (plc > 0 && d->concealed == 0) {
+            plc_init(d->plc);
+            memcpy(d->scratch, d->hist, sizeof d->hist);
+            plc_rx(d->plc, d->scratch, PLC_HISTORY_LEN);
+        }
         for (size_t done = 0; done < plc; done += DC_SPANDSP_PLC_CHUNK) {
             size_t want = plc - done < DC_SPANDSP_PLC_CHUNK ? plc - done : DC_SPANDSP_PLC_CHUNK;
             plc_fillin(d->plc, d->scratch, (int)want);
@@ -592,6 +627,8 @@ int dc_conceal(dc_decoder *d, size_t samples, int16_t *pcm, size_t cap)
     }
     if (samples > plc)
         memset(pcm + plc, 0, (samples - plc) * sizeof *pcm);
+    if (d->plc != NULL)
+        dc_hist_push(d, pcm, samples);
     d->concealed = samples < SIZE_MAX - d->concealed ? d->concealed + samples : SIZE_MAX;
     return (int)samples;
 }
