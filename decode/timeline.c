@@ -405,6 +405,10 @@ static uint64_t extend_ts(const tl_seg *g, uint32_t ts)
 static int seg_choose(tl_timeline *t, tl_stream *s, const tl_packet *p, int behind,
                       uint64_t *ext_ts)
 {
+    if (p->event && s->cur_seg >= 0) {
+        *ext_ts = extend_ts(&s->seg[s->cur_seg], p->ts);
+        return s->cur_seg;
+    }
     for (int k = 0; k < TL_MAX_SEGS && s->cur_seg >= 0; k++) {
         int i = (s->cur_seg - k + TL_MAX_SEGS) % TL_MAX_SEGS;
         tl_seg *g = &s->seg[i];

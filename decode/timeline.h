@@ -119,6 +119,9 @@ typedef struct tl_packet {
     int marker;
     int pt;
     int clock_rate; /* RTP clock of this payload type (8000, 48000 ...), > 0 */
+    int event;      /* 1 = RFC 4733 telephone-event: every packet of a key press
+                     * carries the press's start timestamp, so it is sequenced
+                     * and placed but never used to anchor or re-anchor */
     const uint8_t *payload;
     size_t payload_len;
 } tl_packet;

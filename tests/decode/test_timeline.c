@@ -766,6 +766,52 @@ static void test_marker_talkspurt(void **state)
     mini_free(&m);
 }
 
+/* A 1.5 s key press in the middle of a talk: telephone-event packets every
+ * 20 ms with the press's start timestamp, no audio meanwhile; the audio after
+ * it keeps the anchor (one segment) and lands sample-exact. */
+static void test_dtmf_event(void **state)
+{
+    (void)state;
+    mini m;
+    mini_open(&m, 4000000, 0);
+    uint16_t seq = 1;
+    uint32_t ts0 = 90000;
+    for (uint32_t k = 0; k < 150; k++) {
+        uint64_t at = 250000 + (uint64_t)k * 20000;
+        uint32_t ts = ts0 + k * 160;
+        if (k >= 40 && k < 115) { /* event from frame 40 on */
+            uint8_t ev[4] = {5, k == 114 ? 0x80 : 0, 0, 0};
+            tl_packet p = {.arrival_us = T0_US + at,
+                           .ssrc = 42,
+                           .seq = seq++,
+                           .ts = ts0 + 40 * 160,
+                           .marker = k == 40,
+                           .pt = 101,
+                           .clock_rate = 8000,
+                           .event = 1,
+                           .payload = ev,
+                           .payload_len = sizeof(ev)};
+            assert_int_equal(tl_push(m.t, &p), CS_OK);
+            continue;
+        }
+        assert_int_equal(mini_push(&m, at, seq++, ts, k == 115, k), CS_OK);
+    }
+    mini_close(&m);
+    const tl_stats *st = tl_get_stats(m.t);
+    assert_int_equal(st->segments, 1);
+    assert_int_equal(st->lost, 0);
+    assert_int_equal(st->conceal_calls, 0);
+    for (uint32_t k = 0; k < 150; k++) {
+        if (k >= 40 && k < 115)
+            continue;
+        assert_int_equal(mini_where(&m, k), (long)(250000 + k * 20000) * 8 / 1000);
+    }
+    /* the key press itself is silence */
+    for (size_t i = (250000 + 40 * 20000) * 8 / 1000; i < (250000 + 115 * 20000) * 8 / 1000; i++)
+        assert_int_equal(m.out[i], 0);
+    mini_free(&m);
+}
+
 /* A reader that never reads: the ring stops at its ceiling, the frame that
  * does not fit is dropped and counted, and reading makes room again. */
 static void test_ring_ceiling(void **state)
@@ -956,6 +1002,7 @@ static void callgen_case(const char *scenario, const char *extra)
             .marker = r[1] >> 7,
             .pt = r[1] & 0x7f,
             .clock_rate = 8000,
+            .event = (r[1] & 0x7f) == 101,
             .payload = r + hl,
             .payload_len = rl - hl};
         assert_int_equal(tl_push(c.tl[ch], &p), CS_OK);
@@ -1051,6 +1098,12 @@ static void test_callgen_hold(void **state)
     callgen_case("hold", "--loss 3 --jitter 30");
 }
 
+static void test_callgen_dtmf(void **state)
+{
+    (void)state;
+    callgen_case("dtmf", "--loss 3 --jitter 30");
+}
+
 static void test_callgen_faults(void **state)
 {
     (void)state;
@@ -1068,12 +1121,14 @@ int main(void)
         cmocka_unit_test(test_seq_jump),
         cmocka_unit_test(test_marker_talkspurt),
         cmocka_unit_test(test_ring_ceiling),
+        cmocka_unit_test(test_dtmf_event),
         cmocka_unit_test(test_faults_drift_slow),
         cmocka_unit_test(test_faults_drift_fast),
         cmocka_unit_test(test_faults_wideband_48k_clock),
         cmocka_unit_test(test_faults_wideband_8k_clock),
         cmocka_unit_test(test_callgen_transfer),
         cmocka_unit_test(test_callgen_hold),
+        cmocka_unit_test(test_callgen_dtmf),
         cmocka_unit_test(test_callgen_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
