@@ -117,7 +117,8 @@ int tl_new(const tl_config *cfg, const tl_ops *ops, tl_timeline **out)
         c.max_buffer_ms < c.hold_ms + c.late_ms + 2 * TL_MAX_FRAME_MS ||
         c.max_buffer_ms > 3600 * 1000)
         return CS_ERR_INVAL;
-    if (c.end_us <= c.invite_us || c.end_us - c.invite_us > c.max_dur_us)
+    if (c.end_us <= c.invite_us || c.end_us - c.invite_us > c.max_dur_us ||
+        c.end_us >= TL_MAX_TIME_US)
         return CS_ERR_INVAL;
 
     tl_timeline *t = calloc(1, sizeof(*t));
@@ -607,7 +608,8 @@ static int seq_jump(tl_timeline *t, tl_stream *s, const tl_packet *p)
 
 int tl_push(tl_timeline *t, const tl_packet *p)
 {
-    if (!t || !p || p->clock_rate <= 0 || (p->payload_len > 0 && !p->payload))
+    if (!t || !p || p->clock_rate <= 0 || (p->payload_len > 0 && !p->payload) ||
+        p->arrival_us >= TL_MAX_TIME_US)
         return CS_ERR_INVAL;
     if (t->finished)
         return CS_ERR_STATE;
@@ -650,6 +652,8 @@ int tl_advance(tl_timeline *t, uint64_t now_us)
         return CS_ERR_INVAL;
     if (t->finished)
         return CS_OK;
+    if (now_us >= TL_MAX_TIME_US)
+        return CS_ERR_INVAL;
     if (!t->have_now || now_us > t->now_us)
         t->now_us = now_us;
     t->have_now = 1;

@@ -97,18 +97,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TL_MAX_STREAMS       32      /* SSRCs per direction; more are dropped */
-#define TL_MAX_SEGS          4       /* anchors remembered per stream */
-#define TL_JB_PACKETS        256     /* packets buffered per stream */
-#define TL_MAX_PAYLOAD       1500    /* bytes; a bigger payload is dropped */
-#define TL_JUMP_US           1000000 /* transit disagreement that re-anchors */
-#define TL_MARKER_JUMP_US    120000  /* the same for a marker-bit packet */
-#define TL_EARLY_US          100000  /* arriving this much earlier re-anchors */
-#define TL_DRIFT_WINDOW_US   5000000 /* slow minimum-transit window */
-#define TL_DRIFT_MIN_PACKETS 50      /* packets a window needs to count */
-#define TL_DRIFT_STEP_US     4000    /* raise the anchor past this */
-#define TL_MAX_FRAME_MS      250     /* decoded samples per packet, at most */
-#define TL_SEQ_JUMP          3000    /* sequence jump = resynchronisation */
+#define TL_MAX_STREAMS       32           /* SSRCs per direction; more are dropped */
+#define TL_MAX_SEGS          4            /* anchors remembered per stream */
+#define TL_JB_PACKETS        256          /* packets buffered per stream */
+#define TL_MAX_PAYLOAD       1500         /* bytes; a bigger payload is dropped */
+#define TL_JUMP_US           1000000      /* transit disagreement that re-anchors */
+#define TL_MARKER_JUMP_US    120000       /* the same for a marker-bit packet */
+#define TL_EARLY_US          100000       /* arriving this much earlier re-anchors */
+#define TL_DRIFT_WINDOW_US   5000000      /* slow minimum-transit window */
+#define TL_DRIFT_MIN_PACKETS 50           /* packets a window needs to count */
+#define TL_DRIFT_STEP_US     4000         /* raise the anchor past this */
+#define TL_MAX_FRAME_MS      250          /* decoded samples per packet, at most */
+#define TL_SEQ_JUMP          3000         /* sequence jump = resynchronisation */
+#define TL_MAX_TIME_US       (1ull << 62) /* times at or past this are invalid */
 
 /* One RTP packet as captured. payload is borrowed for the call. */
 typedef struct tl_packet {
@@ -189,13 +190,15 @@ int tl_new(const tl_config *cfg, const tl_ops *ops, tl_timeline **out);
 void tl_free(tl_timeline *t);
 
 /* Takes one packet (capture order). CS_OK (also when the packet was dropped
- * as duplicate/late: see the stats), CS_ERR_INVAL (NULL, clock_rate <= 0),
+ * as duplicate/late: see the stats), CS_ERR_INVAL (NULL, clock_rate <= 0,
+ * arrival_us >= TL_MAX_TIME_US),
  * CS_ERR_STATE after tl_finish, CS_ERR_LIMIT when a frame did not fit the
  * ring ceiling (dropped; the timeline stays usable), CS_ERR_NOMEM. */
 int tl_push(tl_timeline *t, const tl_packet *p);
 
 /* Tells the timeline that capture time reached now_us (packets of the other
- * direction, the end of the capture); releases and finalises accordingly. */
+ * direction, the end of the capture); releases and finalises accordingly.
+ * CS_ERR_INVAL for now_us >= TL_MAX_TIME_US; time never goes back. */
 int tl_advance(tl_timeline *t, uint64_t now_us);
 
 /* Plays out every buffered packet and makes all remaining samples final. */

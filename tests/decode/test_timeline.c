@@ -485,6 +485,8 @@ static void test_config_and_rounding(void **state)
         assert_int_equal(tl_new(&bad[i], &ops, &t), CS_ERR_INVAL);
         assert_null(t);
     }
+    tl_config far = {.invite_us = TL_MAX_TIME_US - 10, .end_us = TL_MAX_TIME_US, .rate = 8000};
+    assert_int_equal(tl_new(&far, &ops, &t), CS_ERR_INVAL);
     tl_ops noops = {0};
     tl_config ok = {.invite_us = 0, .end_us = 1000000, .rate = 8000};
     assert_int_equal(tl_new(&ok, &noops, &t), CS_ERR_INVAL);
@@ -842,6 +844,120 @@ static void test_ring_ceiling(void **state)
     mini_free(&m);
 }
 
+/* Hostile input: random SSRCs (more than the cap), sequence numbers,
+ * timestamps, markers, clocks, payload sizes, arrival times that jump back
+ * and forth. Nothing crashes (ASan/UBSan build), the length stays exact. */
+static int dec_any(void *ctx, const tl_stream_info *s, const tl_packet *p, uint64_t at,
+                   int16_t *pcm, size_t cap)
+{
+    (void)ctx;
+    (void)s;
+    (void)at;
+    if (p->payload_len == 0)
+        return p->pt == 13 ? CS_ERR_CODEC : 0;
+    size_t n = p->payload_len * 4 < cap ? p->payload_len * 4 : cap;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] = (int16_t)(p->payload[i % p->payload_len] * 257 - 32768);
+    return (int)n;
+}
+
+static int conceal_any(void *ctx, const tl_stream_info *s, const tl_packet *next, uint64_t at,
+                       int16_t *pcm, size_t n)
+{
+    (void)ctx;
+    (void)s;
+    (void)next;
+    (void)at;
+    for (size_t i = 0; i < n; i++)
+        pcm[i] = 32767;
+    return (n & 1) ? -1 : 0;
+}
+
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    uint64_t rs = 99;
+    static uint8_t pl[1600];
+    for (size_t i = 0; i < sizeof(pl); i++)
+        pl[i] = (uint8_t)rng_next(&rs);
+    const int clocks[] = {8000, 16000, 48000, 1, 90000, 384000, 384001};
+    for (int round = 0; round < 4; round++) {
+        tl_config c = {.invite_us = T0_US,
+                       .end_us = T0_US + 60000000,
+                       .rate = round & 1 ? 16000 : 8000,
+                       .hold_ms = round == 2 ? 20 : 0,
+                       .late_ms = round == 3 ? 1 : 0};
+        tl_ops ops = {.decode = dec_any, .conceal = conceal_any};
+        tl_timeline *t = NULL;
+        assert_int_equal(tl_new(&c, &ops, &t), CS_OK);
+        size_t total = (size_t)tl_total_samples(t), n = 0;
+        int16_t *out = malloc(total * sizeof(int16_t));
+        assert_non_null(out);
+        uint64_t at = T0_US - 5000000;
+        uint16_t seq = 0;
+        uint32_t ts = 0;
+        for (int i = 0; i < 30000; i++) {
+            uint64_t r = rng_next(&rs);
+            switch (r % 8) {
+            case 0:
+                at -= rng_next(&rs) % 3000000;
+                break;
+            case 1:
+                at += rng_next(&rs) % 5000000;
+                break;
+            default:
+                at += rng_next(&rs) % 40000;
+                break;
+            }
+            switch ((r >> 8) % 6) {
+            case 0:
+                seq = (uint16_t)rng_next(&rs);
+                break;
+            case 1:
+                seq -= (uint16_t)(rng_next(&rs) % 5);
+                break;
+            default:
+                seq++;
+                break;
+            }
+            switch ((r >> 16) % 6) {
+            case 0:
+                ts = (uint32_t)rng_next(&rs);
+                break;
+            case 1:
+                ts -= (uint32_t)(rng_next(&rs) % 100000);
+                break;
+            default:
+                ts += 160;
+                break;
+            }
+            tl_packet p = {.arrival_us = at,
+                           .ssrc = (uint32_t)((r >> 24) % 40),
+                           .seq = seq,
+                           .ts = ts,
+                           .marker = (int)((r >> 32) & 1),
+                           .pt = (int)((r >> 33) % 128),
+                           .clock_rate = clocks[(r >> 40) % 7],
+                           .event = (r >> 44) % 10 == 0,
+                           .payload = pl,
+                           .payload_len = (size_t)((r >> 48) % 1601)};
+            int rc = tl_push(t, &p);
+            assert_true(rc == CS_OK || rc == CS_ERR_LIMIT);
+            n += tl_read(t, out + n, total - n);
+        }
+        assert_int_equal(tl_finish(t), CS_OK);
+        n += tl_read(t, out + n, total - n);
+        assert_int_equal(n, total);
+        const tl_stats *st = tl_get_stats(t);
+        assert_int_equal(st->packets, 30000);
+        assert_int_equal(st->streams, TL_MAX_STREAMS);
+        assert_true(st->dropped > 0);
+        assert_int_equal(tl_push(t, &(tl_packet){.clock_rate = 8000}), CS_ERR_STATE);
+        free(out);
+        tl_free(t);
+    }
+}
+
 /* --------------------------------------------------------- callgen call */
 
 typedef struct capture {
@@ -1122,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_marker_talkspurt),
         cmocka_unit_test(test_ring_ceiling),
         cmocka_unit_test(test_dtmf_event),
+        cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_faults_drift_slow),
         cmocka_unit_test(test_faults_drift_fast),
         cmocka_unit_test(test_faults_wideband_48k_clock),
