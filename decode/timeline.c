@@ -312,10 +312,9 @@ static int release_one(tl_timeline *t, tl_stream *s)
             s->next_pos = pos + n;
         s->last_frame = (size_t)n;
         s->have_pos = 1;
-    } else if (!s->have_pos || pos > s->next_pos) {
-        s->next_pos = pos;
-        s->have_pos = 1;
     }
+    /* a packet without audio (telephone-event, CN) leaves next_pos alone: its
+     * position may come from another clock and must not trim what follows */
 
     if (s->have_released && e.ext_seq > s->last_rel_seq) {
         uint64_t sh = e.ext_seq - s->last_rel_seq;
