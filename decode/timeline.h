@@ -31,8 +31,8 @@
  * or more than TL_EARLY_US (100 ms) below it — more than clock drift can
  * explain —, starts a new segment anchored on itself: a sender that reset
  * its timestamps, a timestamp jump. (A first packet delayed by more than
- * 100 ms of jitter thus gets a one-packet segment of its own: harmless.) A timestamp that merely
- * continues across a hold (RFC 3550: the marker starts the talk spurt, the
+ * 100 ms of jitter thus gets a one-packet segment of its own: harmless.)
+ * A timestamp that merely continues across a hold (RFC 3550: the marker starts the talk spurt, the
  * timestamp counts the silence) agrees with the arrival and keeps the anchor.
  * A late packet of the previous segment (reordered around the jump) is still
  * recognised as belonging to it (the last TL_MAX_SEGS segments are kept); a
@@ -85,6 +85,16 @@
  * interpretation (the decode callback returns 0 samples for them: the time
  * is silence), resampling (the decode callback returns samples at the output
  * rate; clock_rate only converts timestamps).
+ *
+ * SECURITY: every packet field is chosen by whoever sends RTP. State keyed by
+ * it is capped (TL_MAX_STREAMS streams, TL_JB_PACKETS buffered packets of at
+ * most TL_MAX_PAYLOAD bytes each, TL_MAX_SEGS anchors, the ring ceiling),
+ * times at or past TL_MAX_TIME_US are refused, positions are clamped before
+ * any integer conversion. No logging; the counters say what was dropped.
+ *
+ * BUGS: a re-anchor moves audio at once (no time-stretching); a capture clock
+ * stepping backwards looks like early packets and lowers the anchor; RTCP
+ * sender reports are not used.
  *
  * Ownership: tl_new copies the config; the caller frees with tl_free. Packet
  * payloads are borrowed during tl_push and copied while buffered. Callbacks
