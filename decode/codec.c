@@ -13,7 +13,7 @@
  * tested sample-exact against tools/callgen's implementation), G.722 is
  * spandsp at 64 kbit/s, G.729/G.729A/G.729B is bcg729 (whose decoder handles
  * Annex A bit streams and Annex B SID frames), Opus is libopus decoding to
- * 16 kHz mono, L16 is byte swapping. Loss concealment: see codec.h.
+ * 16 kHz mono, L16 is byte swapping (stereo L16 down-mixed). Loss concealment: see codec.h.
  *
  * SECURITY: every payload length is checked against the codec's framing and
  * the caller's cap before any library sees it; libraries are only ever given
@@ -189,12 +189,12 @@ dc_kind dc_codec_lookup(cs_str encoding, int clock_rate, int channels, cs_str fm
             why = ": Opus is clocked at 48000 Hz (RFC 7587)";
         }
     } else if (dc_name_is(encoding, "L16")) {
-        if ((clock_rate == 8000 || clock_rate == 16000) && mono)
-            dc_info_audio(&info, DC_CODEC_L16, "L16", clock_rate, 1, clock_rate);
-        else if (!mono)
-            why = ": only mono L16 is decoded";
-        else
+        if (clock_rate != 8000 && clock_rate != 16000)
             why = ": no resampler (archive rates are 8000 and 16000)";
+        else if (info.channels > 2)
+            why = ": only mono and stereo L16 are decoded";
+        else
+            dc_info_audio(&info, DC_CODEC_L16, "L16", clock_rate, info.channels, clock_rate);
     } else if (dc_name_is(encoding, "telephone-event")) {
         info.kind = DC_KIND_TELEPHONE_EVENT;
         info.id = DC_CODEC_TELEPHONE_EVENT;
@@ -447,15 +447,24 @@ static int dc_decode_one(dc_decoder *d, const uint8_t *payload, size_t len, int1
             pcm[i] = d->g711[payload[i]];
         dc_plc_rx(d, pcm, len);
         return (int)len;
-    case DC_CODEC_L16:
-        if (len % 2 != 0)
+    case DC_CODEC_L16: {
+        /* RFC 3551 4.5.11: big-endian, channels interleaved; stereo is
+         * down-mixed to the mean of left and right (rounded down). */
+        size_t ch = d->info.channels == 2 ? 2 : 1, frame = 2 * ch, n = len / frame;
+        if (len % frame != 0)
             return CS_ERR_MALFORMED;
-        if (len / 2 > cap)
+        if (n > cap)
             return CS_ERR_OVERFLOW;
-        for (size_t i = 0; i < len / 2; i++)
-            pcm[i] = (int16_t)(uint16_t)((payload[2 * i] << 8) | payload[2 * i + 1]);
-        dc_plc_rx(d, pcm, len / 2);
-        return (int)(len / 2);
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = payload + i * frame;
+            int v = (int16_t)(uint16_t)((p[0] << 8) | p[1]);
+            if (ch == 2)
+                v = (v + (int16_t)(uint16_t)((p[2] << 8) | p[3])) >> 1;
+            pcm[i] = (int16_t)v;
+        }
+        dc_plc_rx(d, pcm, n);
+        return (int)n;
+    }
     case DC_CODEC_G722: {
         if (len > cap / 2)
             return CS_ERR_OVERFLOW;

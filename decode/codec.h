@@ -23,21 +23,22 @@
  *   G722       G722/8000        9          8000       16000  2   (RFC 3551 quirk)
  *   G729       G729/8000 (G729A too) 18    8000       8000   1   (Annex B SID ok)
  *   opus       opus/48000/2     -          48000      16000  1/3 (decoded mono 16k)
- *   L16        L16/8000, L16/16000 mono -  rate       rate   1
+ *   L16        L16/8000, L16/16000 (mono, or stereo down-mixed)  rate  rate  1
  *   telephone-event  any clock  -          rate       -      (not audio)
  *   CN         CN/<rate>        13         rate       8000/16000 (comfort noise)
  *
  * Everything else (GSM, iLBC, Speex, G.726, G.723, DVI4, L16/44100 — the
- * archive has no resampler —, stereo L16, PCMU at 16 kHz, video, a dynamic
- * payload type with no rtpmap) is DC_KIND_UNSUPPORTED with a reason.
+ * archive has no resampler —, L16 with more than 2 channels, PCMU at
+ * 16 kHz, video, a dynamic payload type with no rtpmap) is
+ * DC_KIND_UNSUPPORTED with a reason.
  *
  * SECURITY: payloads are hostile bytes off the wire. dc_decode() never reads
  * outside [payload, payload + len), never writes past pcm[cap), checks the
  * cap before it touches the decoder's state (a refused call may be retried
  * with a larger buffer), and returns an error for a payload that is not a
  * whole number of codec frames (G.729: 10-byte frames plus at most one
- * 2-byte SID at the end; L16: an even length; Opus: a valid TOC/frame
- * layout of at most 120 ms). Encoding names and fmtp are slices (cs_str)
+ * 2-byte SID at the end; L16: whole 2-byte samples of every channel; Opus:
+ * a valid TOC/frame layout of at most 120 ms). Encoding names and fmtp are slices (cs_str)
  * and need no NUL.
  *
  * Ownership: dc_codec_info is a plain value (its name points to a static
@@ -111,7 +112,7 @@ dc_kind dc_codec_lookup(cs_str encoding, int clock_rate, int channels, cs_str fm
                         dc_codec_info *out, char *err, size_t errcap);
 
 /* The same for a payload type with no rtpmap: the RFC 3551 static table
- * (0 PCMU, 8 PCMA, 9 G722, 18 G729, 13 CN, 10/11 L16/44100 — unsupported,
+ * (0 PCMU, 8 PCMA, 9 G722, 18 G729, 13 CN; 10/11 L16/44100 are unsupported,
  * see above; other static types are named in the reason). pt 96..127 without
  * an rtpmap: "unsupported codec PT <pt>: dynamic payload type without rtpmap".
  * pt outside 0..127 is unsupported too. */
@@ -133,8 +134,8 @@ const dc_codec_info *dc_decoder_info(const dc_decoder *d);
  *   CS_ERR_INVAL      d or pcm (with cap > 0) or payload NULL
  *   CS_ERR_TRUNCATED  empty payload (or telephone-event shorter than 4 bytes)
  *   CS_ERR_MALFORMED  not a whole number of frames (G.729 length % 10 not 0
- *                     or 2, odd L16 length, bad Opus TOC/framing, CN level
- *                     byte above 127)
+ *                     or 2, L16 length not a multiple of 2 x channels,
+ *                     bad Opus TOC/framing, CN level byte above 127)
  *   CS_ERR_LIMIT      len > DC_MAX_PAYLOAD
  *   CS_ERR_OVERFLOW   the samples would not fit in cap (state untouched)
  *   CS_ERR_CODEC      the codec library failed

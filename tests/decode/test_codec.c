@@ -31,11 +31,13 @@
 
 #include <bcg729/encoder.h>
 #include <opus/opus.h>
+#include <pcap/pcap.h>
 #include <sndfile.h>
 
 #include "cg_codec.h"
 #include "codec.h"
 #include "error.h"
+#include "rtp.h"
 #include "testsupport.h"
 
 #define SPEECH "speech/pocketsphinx_sense_and_sensibility_01_austen_64kb-0870.wav"
@@ -323,6 +325,7 @@ static void test_lookup_supported(void **state)
          1},
         {"L16", 8000, 1, "", DC_KIND_AUDIO, DC_CODEC_L16, "L16", 8000, 1, 1, 0, 1},
         {"l16", 16000, 0, "", DC_KIND_AUDIO, DC_CODEC_L16, "L16", 16000, 1, 1, 0, 1},
+        {"L16", 8000, 2, "", DC_KIND_AUDIO, DC_CODEC_L16, "L16", 8000, 1, 1, 0, 1},
         {"telephone-event", 8000, 0, "0-16", DC_KIND_TELEPHONE_EVENT, DC_CODEC_TELEPHONE_EVENT,
          "telephone-event", 0, 0, 1, 0, 1},
         {"Telephone-Event", 48000, 0, "", DC_KIND_TELEPHONE_EVENT, DC_CODEC_TELEPHONE_EVENT,
@@ -384,7 +387,9 @@ static void test_lookup_unsupported(void **state)
         {"opus", 16000, 0, "unsupported codec opus/16000: Opus is clocked at 48000 Hz (RFC 7587)"},
         {"L16", 44100, 1,
          "unsupported codec L16/44100: no resampler (archive rates are 8000 and 16000)"},
-        {"L16", 8000, 2, "unsupported codec L16/8000: only mono L16 is decoded"},
+        {"L16", 8000, 3, "unsupported codec L16/8000: only mono and stereo L16 are decoded"},
+        {"L16", 22050, 1,
+         "unsupported codec L16/22050: no resampler (archive rates are 8000 and 16000)"},
         {"", 8000, 0, "unsupported codec /8000: empty encoding name"},
         {"PCMU", 0, 0, "unsupported codec PCMU/0: invalid clock rate or channel count"},
         {"PCMU ", 8000, 0, "unsupported codec PCMU /8000"},
@@ -431,7 +436,7 @@ static void test_static_types(void **state)
         {5, DC_KIND_UNSUPPORTED, DC_CODEC_NONE, 0, 8000, "unsupported codec DVI4/8000"},
         {6, DC_KIND_UNSUPPORTED, DC_CODEC_NONE, 0, 16000, "unsupported codec DVI4/16000"},
         {10, DC_KIND_UNSUPPORTED, DC_CODEC_NONE, 0, 44100,
-         "unsupported codec L16/44100: only mono L16 is decoded"},
+         "unsupported codec L16/44100: no resampler (archive rates are 8000 and 16000)"},
         {11, DC_KIND_UNSUPPORTED, DC_CODEC_NONE, 0, 44100,
          "unsupported codec L16/44100: no resampler (archive rates are 8000 and 16000)"},
         {34, DC_KIND_UNSUPPORTED, DC_CODEC_NONE, 0, 90000, "unsupported codec H263/90000"},
@@ -700,6 +705,46 @@ static void test_opus_fec_callgen(void **state)
     encoded_free(&e);
 }
 
+/* "opus/48000/2" allows a stereo sender and packets of 2.5..120 ms: a
+ * stereo encoder at 48 kHz with 60 ms frames decodes to 16 kHz mono, 960
+ * samples per packet, still correlated with the speech. */
+static void test_opus_stereo_60ms(void **state)
+{
+    (void)state;
+    need_speech();
+    size_t nf = g_nspeech / 960, n = nf * 960;
+    int err = 0;
+    OpusEncoder *enc = opus_encoder_create(48000, 2, OPUS_APPLICATION_VOIP, &err);
+    assert_non_null(enc);
+    assert_int_equal(opus_encoder_ctl(enc, OPUS_SET_BITRATE(48000)), OPUS_OK);
+    dc_decoder *d = decoder_for("opus", 48000, 2, NULL);
+    int16_t *out = calloc(n, sizeof *out), *st = calloc(2 * 2880, sizeof *st);
+    assert_true(out && st);
+    for (size_t k = 0; k < nf; k++) {
+        /* 16 kHz -> 48 kHz by sample repetition (the test needs a stereo
+         * 48 kHz source, not a good resampler); right channel = left / 2 */
+        for (size_t i = 0; i < 2880; i++) {
+            int16_t v = g_speech[k * 960 + i / 3];
+            st[2 * i] = v;
+            st[2 * i + 1] = (int16_t)(v / 2);
+        }
+        uint8_t buf[1500];
+        opus_int32 m = opus_encode(enc, st, 2880, buf, sizeof buf);
+        assert_true(m > 0);
+        assert_int_equal(decode_exact(d, buf, (size_t)m, out + k * 960, 959), CS_ERR_OVERFLOW);
+        assert_int_equal(decode_exact(d, buf, (size_t)m, out + k * 960, 960), 960);
+    }
+    quality q = measure(g_speech, out, n, 400, 16000);
+    fprintf(stderr, "opus stereo 48 kHz, 60 ms packets -> mono 16 kHz: delay %d, band corr %.4f\n",
+            q.delay, q.corr);
+    assert_int_equal(q.delay, 104);
+    assert_true(q.corr >= 0.93);
+    opus_encoder_destroy(enc);
+    dc_decoder_free(d);
+    free(out);
+    free(st);
+}
+
 /* Concealment lengths that are not whole codec frames, and long gaps. */
 static void test_conceal_lengths(void **state)
 {
@@ -876,6 +921,10 @@ static void test_malformed(void **state)
         {"L16", 8000, 0, {1, 2, 3}, 3, 10, CS_ERR_MALFORMED},
         {"L16", 8000, 0, {0x80, 0, 0x7f, 0xff}, 4, 1, CS_ERR_OVERFLOW},
         {"L16", 8000, 0, {0x80, 0, 0x7f, 0xff}, 4, 2, 2},
+        /* stereo L16: 4-byte frames, down-mixed to the mean */
+        {"L16", 8000, 2, {0x80, 0, 0x7f, 0xff, 0x10, 0, 0x10, 0}, 8, 2, 2},
+        {"L16", 8000, 2, {0x80, 0, 0x7f, 0xff, 0x10, 0}, 6, 10, CS_ERR_MALFORMED},
+        {"L16", 8000, 2, {0x80, 0, 0x7f, 0xff, 0x10, 0, 0x10, 0}, 8, 1, CS_ERR_OVERFLOW},
         {"G729", 8000, 0, {0}, 0, 160, CS_ERR_TRUNCATED},
         {"G729", 8000, 0, {0}, 1, 160, CS_ERR_MALFORMED},
         {"G729", 8000, 0, {0}, 3, 160, CS_ERR_MALFORMED},
@@ -912,6 +961,10 @@ static void test_malformed(void **state)
             assert_int_equal(pcm[0], -32768);
             assert_int_equal(pcm[1], 32767);
         }
+        if (i == 10) { /* (-32768 + 32767) >> 1, (4096 + 4096) >> 1 */
+            assert_int_equal(pcm[0], -1);
+            assert_int_equal(pcm[1], 4096);
+        }
         free(pcm);
         dc_decoder_free(d);
     }
@@ -946,6 +999,216 @@ static void test_malformed(void **state)
     free(pcm);
 }
 
+/* ---- real captures written by others ------------------------------------ */
+
+/* One RTP stream of a capture: the decoder and what it produced. */
+typedef struct cap_stream {
+    uint32_t ssrc;
+    dc_decoder *d;
+    cg_decoder *ref;       /* callgen's decoder (G.711: own code; G.722/G.729) */
+    OpusDecoder *ref_opus; /* plain libopus at 16 kHz mono */
+    size_t refchecked, invalid;
+    size_t packets, samples, pairs, pairs_ok, seq_gaps;
+    uint16_t last_seq;
+    uint32_t last_ts;
+    int last_n;
+    double energy;
+} cap_stream;
+
+/* UDP payload of an Ethernet (optionally VLAN-tagged) IPv4/IPv6 frame, or NULL. */
+static const uint8_t *udp_payload(const uint8_t *f, size_t len, size_t *plen)
+{
+    size_t off = 12;
+    if (len < 14)
+        return NULL;
+    unsigned et = (unsigned)(f[12] << 8 | f[13]);
+    while ((et == 0x8100 || et == 0x88a8) && len >= off + 6) {
+        off += 4;
+        et = (unsigned)(f[off] << 8 | f[off + 1]);
+    }
+    off += 2;
+    if (et == 0x0800) {
+        if (len < off + 20 || (f[off] >> 4) != 4)
+            return NULL;
+        size_t ihl = (size_t)(f[off] & 15) * 4;
+        if (f[off + 9] != 17 || (((f[off + 6] & 0x3f) << 8) | f[off + 7]) != 0 || len < off + ihl)
+            return NULL;
+        off += ihl;
+    } else if (et == 0x86dd) {
+        if (len < off + 40 || f[off + 6] != 17)
+            return NULL;
+        off += 40;
+    } else {
+        return NULL;
+    }
+    if (len < off + 8)
+        return NULL;
+    size_t ulen = (size_t)(f[off + 4] << 8 | f[off + 5]);
+    if (ulen < 8 || off + ulen > len)
+        return NULL;
+    *plen = ulen - 8;
+    return f + off + 8;
+}
+
+static void test_real_captures(void **state)
+{
+    (void)state;
+    /* nth: which stream of that payload type (order of appearance; -1 all):
+     * the L16 capture holds four calls, each with its own rtpmap for PT 99. */
+    static const struct {
+        const char *file;
+        int pt, nth;
+        const char *enc;
+        int clock, ch;
+        const char *fmtp;
+        size_t min_packets;
+    } cases[] = {
+        {"wireshark-wiki_sip-rtp-g729a.pcap", 18, -1, "G729", 8000, 0, "annexb=no", 400},
+        {"wireshark-wiki_sip-rtp-g722.pcap", 9, -1, "G722", 8000, 0, "", 400},
+        {"wireshark-wiki_sip-rtp-l16.pcap", 99, 0, "L16", 8000, 2, "", 400},
+        {"wireshark-wiki_sip-rtp-l16.pcap", 99, 1, "L16", 16000, 2, "", 400},
+        {"wireshark-wiki_sip-rtp-opus-hybrid.pcap", 99, -1, "opus", 48000, 2, "useinbandfec=1", 5},
+        {"wireshark-wiki_sip-rtp-g711.pcap", 0, -1, "PCMU", 8000, 0, "", 400},
+        {"wireshark-wiki_sip-rtp-g711.pcap", 8, -1, "PCMA", 8000, 0, "", 400},
+        {"pkts_sip_rtp.pcap", 0, -1, "PCMU", 8000, 0, "", 500},
+        {"sipp_g711a.pcap", 8, -1, "PCMA", 8000, 0, "", 100},
+    };
+    /* the other two calls of the L16 capture: reported, not decoded */
+    char err[128];
+    dc_codec_info info;
+    assert_int_equal(
+        dc_codec_lookup(cs_str_c("L16"), 11025, 0, CS_STR_NULL, &info, err, sizeof err),
+        DC_KIND_UNSUPPORTED);
+    assert_string_equal(err,
+                        "unsupported codec L16/11025: no resampler (archive rates are 8000 and "
+                        "16000)");
+    assert_int_equal(
+        dc_codec_lookup(cs_str_c("L16"), 48000, 0, CS_STR_NULL, &info, err, sizeof err),
+        DC_KIND_UNSUPPORTED);
+    char path[1024];
+    if (!ts_shared_path(path, sizeof path, "pcaps")) {
+        fprintf(stderr, "skipped: ../shared/data/pcaps not found (shared test data absent)\n");
+        skip();
+    }
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char rel[256], ebuf[PCAP_ERRBUF_SIZE];
+        snprintf(rel, sizeof rel, "pcaps/%s", cases[c].file);
+        if (!ts_shared_path(path, sizeof path, rel))
+            fail_msg("%s missing from ../shared/data", rel);
+        pcap_t *pc = pcap_open_offline(path, ebuf);
+        assert_non_null(pc);
+        assert_int_equal(pcap_datalink(pc), DLT_EN10MB);
+        cap_stream st[8];
+        size_t nst = 0;
+        int16_t *pcm = malloc(70000 * sizeof *pcm), *ref = malloc(70000 * sizeof *ref);
+        assert_true(pcm && ref);
+        struct pcap_pkthdr *h;
+        const u_char *frame;
+        while (pcap_next_ex(pc, &h, &frame) == 1) {
+            size_t ulen = 0;
+            const uint8_t *u = udp_payload(frame, h->caplen, &ulen);
+            rtp_hdr rh;
+            if (u == NULL || ulen < 12 || rtp_parse(u, ulen, &rh) != CS_OK ||
+                rh.pt != cases[c].pt || rh.payload_len == 0)
+                continue;
+            size_t s = 0;
+            while (s < nst && st[s].ssrc != rh.ssrc)
+                s++;
+            if (s == nst) {
+                assert_true(nst < 8);
+                memset(&st[s], 0, sizeof st[s]);
+                st[s].ssrc = rh.ssrc;
+                if (cases[c].nth < 0 || (size_t)cases[c].nth == s) {
+                    st[s].d = decoder_for(cases[c].enc, cases[c].clock, cases[c].ch, cases[c].fmtp);
+                    cg_codec cc;
+                    if (strcmp(cases[c].enc, "opus") == 0) {
+                        int e = 0;
+                        st[s].ref_opus = opus_decoder_create(16000, 1, &e);
+                        assert_non_null(st[s].ref_opus);
+                    } else if (cg_codec_parse(cases[c].enc, &cc) == CS_OK) {
+                        st[s].ref = cg_decoder_new(cc);
+                        assert_non_null(st[s].ref);
+                    }
+                }
+                nst++;
+            }
+            cap_stream *cs = &st[s];
+            if (cs->d == NULL)
+                continue;
+            int n = decode_exact(cs->d, rh.payload, rh.payload_len, pcm, 70000);
+            /* an independent decode of the same payload */
+            int m = 0;
+            if (cs->ref_opus != NULL)
+                m = opus_decode(cs->ref_opus, rh.payload, (opus_int32)rh.payload_len, ref,
+                                DC_MAX_PACKET_SAMPLES, 0);
+            else if (cs->ref != NULL)
+                m = cg_decoder_decode(cs->ref, rh.payload, rh.payload_len, ref, 70000);
+            if (cs->ref_opus != NULL && m == OPUS_INVALID_PACKET) {
+                /* libopus itself refuses it: so must we */
+                assert_int_equal(n, CS_ERR_MALFORMED);
+                cs->invalid++;
+                continue;
+            }
+            if (n <= 0)
+                fail_msg("%s PT %d seq %u: %d (%s)", cases[c].file, rh.pt, rh.seq, n,
+                         cs_err_name(n));
+            if (cs->ref_opus != NULL || cs->ref != NULL) {
+                assert_int_equal(m, n);
+                assert_memory_equal(pcm, ref, (size_t)n * sizeof *pcm);
+                cs->refchecked++;
+            }
+            /* the samples of a packet match the RTP timestamp step to the
+             * next one (ts_num / ts_den output samples per unit) */
+            const dc_codec_info *ci = dc_decoder_info(cs->d);
+            if (cs->packets > 0 && (uint16_t)(cs->last_seq + 1) == rh.seq) {
+                cs->pairs++;
+                uint64_t step = (uint32_t)(rh.ts - cs->last_ts);
+                cs->pairs_ok += step * (uint64_t)ci->ts_num == (uint64_t)cs->last_n * ci->ts_den;
+            } else if (cs->packets > 0) {
+                cs->seq_gaps++;
+            }
+            cs->packets++;
+            cs->samples += (size_t)n;
+            cs->last_seq = rh.seq;
+            cs->last_ts = rh.ts;
+            cs->last_n = n;
+            for (int i = 0; i < n; i++)
+                cs->energy += (double)pcm[i] * pcm[i];
+        }
+        pcap_close(pc);
+        free(pcm);
+        free(ref);
+        assert_true(nst > 0);
+        for (size_t s = 0; s < nst; s++) {
+            if (st[s].d == NULL)
+                continue;
+            const dc_codec_info *ci = dc_decoder_info(st[s].d);
+            double secs = (double)st[s].samples / ci->audio_rate;
+            double dbfs = 10.0 * log10(st[s].energy / (double)(st[s].samples ? st[s].samples : 1) /
+                                           (32768.0 * 32768.0) +
+                                       1e-12);
+            fprintf(stderr,
+                    "%s PT %d %s ssrc %08x: %zu packets, %.2f s at %d Hz, level %.1f dBFS, "
+                    "ts steps matching the decoded length %zu/%zu, seq gaps %zu, "
+                    "sample-exact with an independent decoder %zu, invalid (libopus agrees) "
+                    "%zu\n",
+                    cases[c].file, cases[c].pt, ci->name, st[s].ssrc, st[s].packets, secs,
+                    ci->audio_rate, dbfs, st[s].pairs_ok, st[s].pairs, st[s].seq_gaps,
+                    st[s].refchecked, st[s].invalid);
+            if (st[s].ref != NULL || st[s].ref_opus != NULL)
+                assert_int_equal(st[s].refchecked, st[s].packets);
+            cg_decoder_free(st[s].ref);
+            if (st[s].ref_opus != NULL)
+                opus_decoder_destroy(st[s].ref_opus);
+            if (st[s].packets >= cases[c].min_packets) {
+                assert_int_equal(st[s].pairs_ok, st[s].pairs); /* every step */
+                assert_true(dbfs > -60.0);                     /* real audio, not silence */
+            }
+            dc_decoder_free(st[s].d);
+        }
+    }
+}
+
 int main(void)
 {
     load_speech();
@@ -954,8 +1217,9 @@ int main(void)
         cmocka_unit_test(test_static_types),     cmocka_unit_test(test_g711_all_codes),
         cmocka_unit_test(test_g711_speech),      cmocka_unit_test(test_speech_codecs),
         cmocka_unit_test(test_opus_fec),         cmocka_unit_test(test_opus_fec_callgen),
-        cmocka_unit_test(test_conceal_lengths),  cmocka_unit_test(test_g729_annexb),
-        cmocka_unit_test(test_cn_and_events),    cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_opus_stereo_60ms), cmocka_unit_test(test_conceal_lengths),
+        cmocka_unit_test(test_g729_annexb),      cmocka_unit_test(test_cn_and_events),
+        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_real_captures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_speech);
