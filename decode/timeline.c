@@ -114,7 +114,7 @@ int tl_new(const tl_config *cfg, const tl_ops *ops, tl_timeline **out)
     if (c.max_dur_us == 0)
         c.max_dur_us = 24ull * 3600 * 1000000;
     if (c.hold_ms < 20 || c.hold_ms > 5000 || c.late_ms < 0 || c.late_ms > 10000 ||
-        c.max_buffer_ms < c.hold_ms + c.late_ms + 2 * TL_MAX_FRAME_MS ||
+        c.plc_ms > 10000 || c.max_buffer_ms < c.hold_ms + c.late_ms + 2 * TL_MAX_FRAME_MS ||
         c.max_buffer_ms > 3600 * 1000)
         return CS_ERR_INVAL;
     if (c.end_us <= c.invite_us || c.end_us - c.invite_us > c.max_dur_us ||

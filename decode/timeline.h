@@ -168,7 +168,7 @@ typedef struct tl_config {
     int rate;            /* output rate: 8000 or 16000 */
     int hold_ms;         /* jitter-buffer hold, 0 = 300; 20..5000 */
     int late_ms;         /* extra wait before samples are final, 0 = 1000; <= 10000 */
-    int plc_ms;          /* concealment per gap at most, 0 = 100; < 0 = none */
+    int plc_ms;          /* concealment per gap at most, 0 = 100; < 0 = none; <= 10000 */
     int max_buffer_ms;   /* mix ring ceiling, 0 = 120000 */
     uint64_t max_dur_us; /* call length accepted, 0 = 24 h */
 } tl_config;

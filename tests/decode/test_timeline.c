@@ -479,6 +479,9 @@ static void test_config_and_rounding(void **state)
         {.invite_us = 10, .end_us = 9, .rate = 8000},
         {.invite_us = 0, .end_us = 1000000, .rate = 44100},
         {.invite_us = 0, .end_us = 1000000, .rate = 8000, .hold_ms = 6000},
+        {.invite_us = 0, .end_us = 1000000, .rate = 8000, .plc_ms = 10001},
+        {.invite_us = 0, .end_us = 1000000, .rate = 8000, .late_ms = -1},
+        {.invite_us = 0, .end_us = 1000000, .rate = 8000, .max_buffer_ms = 1000},
         {.invite_us = 0, .end_us = 25ull * 3600 * 1000000, .rate = 8000},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
