@@ -219,6 +219,8 @@ for i in "${!EXC_FILE[@]}"; do
     fail "stale exception (no such difference any more, remove it): ${EXC_FILE[$i]}: ${EXC_KEY[$i]}"
 done
 
+# the reference depends on tshark's dissectors: say which tshark it was
+echo "reference: $(tshark -v 2>/dev/null | head -1)"
 echo "shared pcaps: $NFILES files, $NCOMPLETE with complete calls, $NEQUAL equal to tshark," \
     "$NEXCEPTED excepted differences (${#EXC_FILE[@]} exception lines), $NDIFF unexplained differences"
 if [ "$NFILES" -eq 0 ]; then
