@@ -73,10 +73,23 @@ typedef struct arena_chunk {
 } arena_chunk;
 
 struct jsonp_doc {
+    jsonp_realloc_fn realloc_fn; /* NULL: the C library */
+    void *alloc_ctx;
     arena_chunk *chunks;
     size_t next_chunk; /* size of the next default chunk */
     jsonp_val root;
 };
+
+/* Every allocation of a doc and of its parse goes through here (size 0 frees). */
+static void *mem(jsonp_realloc_fn fn, void *ctx, void *p, size_t n)
+{
+    if (fn)
+        return fn(ctx, p, n);
+    if (n)
+        return realloc(p, n);
+    free(p);
+    return NULL;
+}
 
 enum { ARENA_MIN_CHUNK = 4096, ARENA_MAX_CHUNK = 1 << 20 };
 
@@ -89,7 +102,7 @@ static void *arena_alloc(jsonp_doc *doc, size_t n)
         size_t cap = doc->next_chunk;
         if (cap < n)
             cap = n;
-        c = malloc(sizeof(*c) + cap);
+        c = mem(doc->realloc_fn, doc->alloc_ctx, NULL, sizeof(*c) + cap);
         if (!c)
             return NULL;
         c->cap = cap;
@@ -182,7 +195,7 @@ static int sb_put(parser *ps, const void *b, size_t n)
         size_t cap = ps->sb_cap ? ps->sb_cap : 256;
         while (cap - ps->sb_n < n)
             cap *= 2;
-        char *nb = realloc(ps->sb, cap);
+        char *nb = mem(ps->doc->realloc_fn, ps->doc->alloc_ctx, ps->sb, cap);
         if (!nb)
             return fail(ps, CS_ERR_NOMEM, ps->pos, "out of memory");
         ps->sb = nb;
@@ -457,10 +470,17 @@ static int parse_number(parser *ps, jsonp_val *v)
     size_t n = i - start;
     if (n > JSONP_MAX_NUMBER_LEN)
         return fail(ps, CS_ERR_LIMIT, start, "number longer than %d bytes", JSONP_MAX_NUMBER_LEN);
-    char buf[JSONP_MAX_NUMBER_LEN + 1];
-    memcpy(buf, p + start, n);
-    buf[n] = '\0';
-    double d = strtod(buf, NULL);
+    double d;
+    if (integral && int_ok && mag <= (1ull << 53)) { /* exact: strtod would agree */
+        d = (double)mag;
+        if (neg)
+            d = -d;
+    } else {
+        char buf[JSONP_MAX_NUMBER_LEN + 1];
+        memcpy(buf, p + start, n);
+        buf[n] = '\0';
+        d = strtod(buf, NULL);
+    }
     if (d > DBL_MAX || d < -DBL_MAX)
         return fail(ps, CS_ERR_OVERFLOW, start, "number out of range of a double");
     v->type = JSONP_NUMBER;
@@ -500,7 +520,7 @@ static int st_push(parser *ps, const jsonp_slot *s)
 {
     if (ps->st_n == ps->st_cap) {
         size_t cap = ps->st_cap ? ps->st_cap * 2 : 64;
-        jsonp_slot *ns = realloc(ps->st, cap * sizeof(*ns));
+        jsonp_slot *ns = mem(ps->doc->realloc_fn, ps->doc->alloc_ctx, ps->st, cap * sizeof(*ns));
         if (!ns)
             return fail(ps, CS_ERR_NOMEM, ps->pos, "out of memory");
         ps->st = ns;
@@ -700,11 +720,16 @@ int jsonp_parse(const char *text, size_t len, const jsonp_opts *opts, jsonp_doc 
         fill_error(err, CS_ERR_LIMIT, max_bytes, text, len, why);
         return CS_ERR_LIMIT;
     }
-    jsonp_doc *doc = calloc(1, sizeof(*doc));
+    jsonp_realloc_fn fn = opts ? opts->realloc_fn : NULL;
+    void *ctx = opts ? opts->alloc_ctx : NULL;
+    jsonp_doc *doc = mem(fn, ctx, NULL, sizeof(*doc));
     if (!doc) {
         fill_error(err, CS_ERR_NOMEM, 0, text, 0, "out of memory");
         return CS_ERR_NOMEM;
     }
+    memset(doc, 0, sizeof(*doc));
+    doc->realloc_fn = fn;
+    doc->alloc_ctx = ctx;
     doc->next_chunk = len < ARENA_MIN_CHUNK ? ARENA_MIN_CHUNK : len;
     if (doc->next_chunk > ARENA_MAX_CHUNK)
         doc->next_chunk = ARENA_MAX_CHUNK;
@@ -724,8 +749,8 @@ int jsonp_parse(const char *text, size_t len, const jsonp_opts *opts, jsonp_doc 
         if (ps.pos < len)
             fail_unexpected(&ps, "the end of the input");
     }
-    free(ps.st);
-    free(ps.sb);
+    mem(fn, ctx, ps.st, 0);
+    mem(fn, ctx, ps.sb, 0);
     fill_error(err, ps.rc, ps.err_off, text, len, ps.reason);
     if (ps.rc) {
         jsonp_free(doc);
@@ -742,10 +767,10 @@ void jsonp_free(jsonp_doc *doc)
     arena_chunk *c = doc->chunks;
     while (c) {
         arena_chunk *next = c->next;
-        free(c);
+        mem(doc->realloc_fn, doc->alloc_ctx, c, 0);
         c = next;
     }
-    free(doc);
+    mem(doc->realloc_fn, doc->alloc_ctx, doc, 0);
 }
 
 const jsonp_val *jsonp_root(const jsonp_doc *doc)

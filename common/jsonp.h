@@ -89,10 +89,17 @@ typedef enum jsonp_type {
 typedef struct jsonp_doc jsonp_doc;
 typedef struct jsonp_val jsonp_val;
 
+/* An allocator with realloc semantics: (ctx, NULL, n) allocates, (ctx, p, n) resizes,
+ * (ctx, p, 0) frees p and returns NULL. Returns NULL on failure. */
+typedef void *(*jsonp_realloc_fn)(void *ctx, void *ptr, size_t size);
+
 typedef struct jsonp_opts {
-    size_t max_bytes; /* longest accepted input; 0 = JSONP_DEFAULT_MAX_BYTES */
-    int max_depth;    /* deepest nesting of arrays/objects (a bare scalar is depth 0,
-                         "[]" depth 1); 0 = JSONP_DEFAULT_MAX_DEPTH */
+    size_t max_bytes;            /* longest accepted input; 0 = JSONP_DEFAULT_MAX_BYTES */
+    int max_depth;               /* deepest nesting of arrays/objects (a bare scalar is depth 0,
+                                    "[]" depth 1); 0 = JSONP_DEFAULT_MAX_DEPTH */
+    jsonp_realloc_fn realloc_fn; /* NULL: malloc/realloc/free. The doc keeps it (and
+                                    alloc_ctx) for jsonp_free: both must outlive it. */
+    void *alloc_ctx;
 } jsonp_opts;
 
 typedef struct jsonp_error {

@@ -665,6 +665,68 @@ static void test_prefixes(void **state)
     assert_true(checked > 30000);
 }
 
+/* Allocation-failure torture: an allocator that counts live blocks and fails
+ * the fail_at-th allocation (0-based; SIZE_MAX never). */
+typedef struct torture {
+    size_t calls, fail_at, live;
+} torture;
+
+static void *torture_realloc(void *ctx, void *p, size_t n)
+{
+    torture *t = ctx;
+    if (n == 0) {
+        if (p)
+            t->live--;
+        free(p);
+        return NULL;
+    }
+    if (t->calls++ == t->fail_at)
+        return NULL;
+    void *q = realloc(p, n);
+    if (q && !p)
+        t->live++;
+    return q;
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    size_t len;
+    char *s = read_source("tests/fuzz/corpus/jsonp/call-transfer.json", &len);
+    /* a large object too, so the key index allocation is exercised */
+    ts_buf big = {0};
+    ts_buf_printf(&big, "{");
+    for (int k = 0; k < 3000; k++)
+        ts_buf_printf(&big, "%s\"key%d\":[\"v\",%d]", k ? "," : "", k, k);
+    ts_buf_printf(&big, "}");
+    const char *texts[2] = {s, big.p};
+    size_t lens[2] = {len, big.len};
+    for (int f = 0; f < 2; f++) {
+        torture t = {0, SIZE_MAX, 0};
+        jsonp_opts o = {.realloc_fn = torture_realloc, .alloc_ctx = &t};
+        jsonp_doc *doc;
+        jsonp_error err;
+        assert_int_equal(parse_exact(texts[f], lens[f], &o, &doc, &err), CS_OK);
+        size_t total = t.calls;
+        assert_true(total >= 3);
+        assert_true(t.live > 0);
+        jsonp_free(doc);
+        assert_int_equal(t.live, 0);
+        for (size_t k = 0; k < total; k++) {
+            t = (torture){0, k, 0};
+            doc = (jsonp_doc *)1;
+            assert_int_equal(parse_exact(texts[f], lens[f], &o, &doc, &err), CS_ERR_NOMEM);
+            assert_null(doc);
+            assert_string_equal(err.reason, "out of memory");
+            assert_int_equal(t.live, 0);
+        }
+        print_message("document %d: %zu allocations, each failed once: CS_ERR_NOMEM, no leak\n", f,
+                      total);
+    }
+    free(big.p);
+    free(s);
+}
+
 /* --- call.json from callscope-capture over tests/data/sample.pcap vs jq --- */
 
 static const char jq_prog[] =
@@ -896,10 +958,15 @@ static void test_capture_calls_vs_jq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),     cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_depth),     cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_accessors), cmocka_unit_test(test_large_object),
-        cmocka_unit_test(test_prefixes),  cmocka_unit_test(test_capture_calls_vs_jq),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_large_object),
+        cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_capture_calls_vs_jq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

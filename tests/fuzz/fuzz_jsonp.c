@@ -5,7 +5,9 @@
  * `size` bytes, so ASan reports any read past it). On success the whole tree is
  * walked through the public accessors, written back with the json.h writer and
  * parsed again; the second tree must equal the first. The input is also parsed
- * with max_depth 4, which may only add CS_ERR_LIMIT.
+ * with max_depth 4, which may only add CS_ERR_LIMIT, and with an allocator that
+ * fails its n-th allocation (n from the first byte), which may only turn the
+ * result into CS_ERR_NOMEM and must leave no block behind.
  *
  * Invariants checked (abort on violation):
  *   - an error has a known code, a non-empty reason, line/column >= 1, offset
@@ -181,6 +183,27 @@ static int same(const jsonp_val *a, const jsonp_val *b)
     }
 }
 
+typedef struct failing {
+    size_t calls, fail_at, live;
+} failing;
+
+static void *failing_realloc(void *ctx, void *p, size_t n)
+{
+    failing *f = ctx;
+    if (n == 0) {
+        if (p)
+            f->live--;
+        free(p);
+        return NULL;
+    }
+    if (f->calls++ == f->fail_at)
+        return NULL;
+    void *q = realloc(p, n);
+    if (q && !p)
+        f->live++;
+    return q;
+}
+
 static void check_error(int rc, const jsonp_error *err, size_t size)
 {
     if (rc != CS_ERR_TRUNCATED && rc != CS_ERR_MALFORMED && rc != CS_ERR_LIMIT &&
@@ -211,6 +234,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc2 == CS_OK && !same(jsonp_root(doc), jsonp_root(shallow)))
         abort();
     jsonp_free(shallow);
+
+    failing fa = {0, size ? data[0] % 16u : 0, 0};
+    jsonp_opts fo = {.realloc_fn = failing_realloc, .alloc_ctx = &fa};
+    jsonp_doc *fdoc = NULL;
+    int rc3 = jsonp_parse(text, size, &fo, &fdoc, &err2);
+    if (rc3 != rc && rc3 != CS_ERR_NOMEM)
+        abort();
+    if (rc3 == CS_OK && !same(jsonp_root(doc), jsonp_root(fdoc)))
+        abort();
+    jsonp_free(fdoc);
+    if (fa.live != 0)
+        abort();
 
     if (rc != CS_OK) {
         check_error(rc, &err, size);
