@@ -66,8 +66,8 @@ struct vad {
 void vad_params_default(vad_params *p)
 {
     p->frame_ms = 10;
-    p->margin_db = 12.;
-    p->min_dbfs = -52.;
+    p->margin_db = 9.;
+    p->min_dbfs = -55.;
     p->floor_window_ms = 2000;
     p->floor_rise_db_s = 6.;
     p->onset_ms = 30;

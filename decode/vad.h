@@ -56,8 +56,8 @@
  * (vad_params_check); config key = "decode.vad_" + field name. */
 typedef struct vad_params {
     int64_t frame_ms;        /* analysis frame, 10..30; default 10 */
-    double margin_db;        /* speech above noise floor, 3..40; default 12 */
-    double min_dbfs;         /* absolute threshold, -90..-10; default -52 */
+    double margin_db;        /* speech above noise floor, 3..40; default 9 */
+    double min_dbfs;         /* absolute threshold, -90..-10; default -55 */
     int64_t floor_window_ms; /* noise-floor minimum window, 400..20000; default 2000 */
     double floor_rise_db_s;  /* max noise-floor rise per second, 0.1..100; default 6 */
     int64_t onset_ms;        /* active time before a segment opens, 0..500; default 30 */
