@@ -81,9 +81,13 @@ call_dir call_dir_reverse(call_dir d)
 
 call *call_new(uint64_t now_us)
 {
-    call *c = calloc(1, sizeof *c);
+    /* Cache-line aligned so the hot fields at its start share few lines. */
+    size_t size = (sizeof(call) + 63) / 64 * 64;
+    call *c = aligned_alloc(64, size);
     if (!c)
         return NULL;
+    memset(c, 0, sizeof *c);
+    c->fmts_gen = 1;
     c->hold_open = -1;
     c->invite_us = now_us;
     c->last_activity_us = now_us;
@@ -241,6 +245,7 @@ call_leg *call_add_leg(call *c, const sip_msg *m, const call_pkt *p, call_role r
     l->fmts[0].te_pt = -1;
     l->fmts[1].te_pt = -1;
     c->legs[c->nlegs++] = l;
+    c->fmts_gen++;
     if (c->nlegs == 1)
         c->invite_us = p->ts_us;
     return l;
@@ -387,6 +392,7 @@ static unsigned leg_sdp(call *c, call_leg *l, const sdp *sd, int from_caller, co
     call_fmtset *fs = &l->fmts[side];
     const sdp_media *am = first_audio(sd);
     if (am) {
+        c->fmts_gen++; /* streams' cached codec decisions are stale */
         fs->n = 0;
         fs->te_pt = -1;
         for (size_t i = 0; i < am->nfmt && fs->n < CALL_MAX_FMTS; i++) {
@@ -712,6 +718,7 @@ static call_stream *stream_new(call *c, const call_env *env, unsigned leg, call_
     s->src = p->src;
     s->dst = p->dst;
     s->te_pt = te_pt_for(c->legs[leg], dir);
+    s->codec_k = -1;
     rtp_stats_init(&s->st);
     rtp_dtmf_init(&s->dtmf);
     return s;
@@ -719,6 +726,10 @@ static call_stream *stream_new(call *c, const call_env *env, unsigned leg, call_
 
 static void stream_note_ssrc(call_stream *s, uint32_t ssrc, uint64_t ts)
 {
+    /* The current SSRC is listed already, or the list was full when it
+     * became current (and still is): nothing changes. */
+    if (s->nssrcs && s->cur_ssrc == ssrc)
+        return;
     if (s->nssrcs && s->cur_ssrc != ssrc) {
         s->prev_ssrc = s->cur_ssrc;
         s->changed_us = ts;
@@ -731,27 +742,49 @@ static void stream_note_ssrc(call_stream *s, uint32_t ssrc, uint64_t ts)
         s->ssrcs[s->nssrcs++] = ssrc;
 }
 
+/*
+ * The stream of (leg, dir) whose current SSRC is ssrc, else the first stream
+ * of (leg, dir) (an SSRC change) unless the SSRC interleaves with its
+ * previous one, else a new stream. Within one (leg, dir) no two streams
+ * share a current SSRC (a stream takes an SSRC only when none has it), so
+ * the hint — the stream last returned for (leg, dir) — is the answer
+ * whenever its current SSRC matches.
+ */
 static call_stream *stream_find(call *c, const call_env *env, unsigned leg, call_dir dir,
                                 uint32_t ssrc, const call_pkt *p, int *created)
 {
+    uint16_t *hint = (unsigned)dir < 5 ? &c->stream_hint[leg][dir] : NULL;
+    if (hint && *hint && *hint <= c->nstreams) {
+        call_stream *h = &c->streams[*hint - 1];
+        if (h->cur_ssrc == ssrc && h->leg == leg && h->dir == dir)
+            return h;
+    }
+    call_stream *s = NULL;
     call_stream *cand = NULL;
     int interleaved = 0;
     for (unsigned i = 0; i < c->nstreams; i++) {
-        call_stream *s = &c->streams[i];
-        if (s->leg != leg || s->dir != dir)
+        call_stream *t = &c->streams[i];
+        if (t->leg != leg || t->dir != dir)
             continue;
-        if (s->cur_ssrc == ssrc)
-            return s;
-        if (s->changed_us && s->prev_ssrc == ssrc && p->ts_us - s->changed_us < CALL_SSRC_OVERLAP_US)
+        if (t->cur_ssrc == ssrc) {
+            cand = t;
+            interleaved = 0;
+            break;
+        }
+        if (t->changed_us && t->prev_ssrc == ssrc && p->ts_us - t->changed_us < CALL_SSRC_OVERLAP_US)
             interleaved = 1;
         if (!cand)
-            cand = s;
+            cand = t;
     }
-    if (cand && !interleaved)
-        return cand;
-    call_stream *s = stream_new(c, env, leg, dir, p);
-    if (s)
-        *created = 1;
+    if (cand && !interleaved) {
+        s = cand;
+    } else {
+        s = stream_new(c, env, leg, dir, p);
+        if (s)
+            *created = 1;
+    }
+    if (s && hint)
+        *hint = (uint16_t)(s->index + 1);
     return s;
 }
 
@@ -786,7 +819,6 @@ void call_rtp(call *c, const mm_value *v, int reversed, const call_pkt *p, const
     memset(out, 0, sizeof *out);
     if (v->leg >= c->nlegs)
         return;
-    call_leg *l = c->legs[v->leg];
     call_dir dir = (call_dir)v->dir;
     if (reversed)
         dir = call_dir_reverse(dir);
@@ -828,24 +860,34 @@ void call_rtp(call *c, const mm_value *v, int reversed, const call_pkt *p, const
         return;
     }
     stream_note_ssrc(s, h.ssrc, p->ts_us);
-    unsigned k;
-    for (k = 0; k < s->npts; k++)
-        if (s->pts[k].pt == h.pt)
-            break;
-    if (k < s->npts)
-        s->pts[k].packets++;
-    else if (s->npts < CALL_MAX_PTS) {
-        s->pts[s->npts].pt = (uint8_t)h.pt;
-        s->pts[s->npts].packets = 1;
-        s->npts++;
+    if (s->codec_gen != c->fmts_gen || s->codec_pt != h.pt) {
+        /* A new payload type, or new SDP: decide again (the same answers
+         * the per-packet searches gave: they depend only on the PT and the
+         * leg's payload-type sets, which bump fmts_gen when they change). */
+        const call_leg *l = c->legs[v->leg];
+        unsigned k;
+        for (k = 0; k < s->npts; k++)
+            if (s->pts[k].pt == h.pt)
+                break;
+        if (k == s->npts && s->npts < CALL_MAX_PTS) {
+            s->pts[s->npts].pt = (uint8_t)h.pt;
+            s->pts[s->npts].packets = 0;
+            s->npts++;
+        }
+        s->codec_k = k < s->npts ? (int)k : -1;
+        if (s->te_pt < 0)
+            s->te_pt = te_pt_for(l, dir);
+        const char *enc;
+        fmts_for(l, dir, h.pt, &s->codec_clock, &enc);
+        s->codec_cn = strcmp(enc, "CN") == 0;
+        s->codec_pt = h.pt;
+        s->codec_gen = c->fmts_gen;
     }
-    if (s->te_pt < 0)
-        s->te_pt = te_pt_for(l, dir);
-    int clock;
-    const char *enc;
-    fmts_for(l, dir, h.pt, &clock, &enc);
+    if (s->codec_k >= 0)
+        s->pts[s->codec_k].packets++;
+    int clock = s->codec_clock;
     int is_te = h.pt == s->te_pt;
-    int audio = !is_te && h.pt != 13 && strcmp(enc, "CN") != 0;
+    int audio = !is_te && h.pt != 13 && !s->codec_cn;
     rtp_stats_update(&s->st, &h, p->ts_us, clock, audio);
     if (is_te) {
         rtp_dtmf_digit d;

@@ -199,22 +199,33 @@ typedef struct call_leg {
 } call_leg;
 
 typedef struct call_stream {
-    unsigned index;
+    /* Hot: read or written for every RTP packet, kept together at the start
+     * so a packet touches as few cache lines of the stream as possible. */
     unsigned leg;
     call_dir dir;
-    call_addr src, dst;      /* of its first packet */
-    uint32_t cur_ssrc, prev_ssrc;
-    uint64_t changed_us;     /* last SSRC change, 0 none */
-    uint32_t ssrcs[CALL_MAX_SSRCS];
+    uint32_t cur_ssrc;
     unsigned nssrcs;
+    int te_pt;               /* -1 none */
+    unsigned npts;
+    /* The decision for the last payload type seen (call.c): valid while
+     * codec_gen equals the call's fmts_gen and the packet's PT is codec_pt. */
+    uint32_t codec_gen;      /* 0: nothing cached */
+    int codec_pt;
+    int codec_clock;         /* RTP clock from the SDP, 0 unknown */
+    int codec_cn;            /* the SDP names it "CN" */
+    int codec_k;             /* its index in pts[], -1 not listed */
     struct {
         uint8_t pt;
         uint64_t packets;
     } pts[CALL_MAX_PTS];
-    unsigned npts;
     rtp_stream_stats st;
+    /* Cold: stream creation, SSRC changes, DTMF, RTCP, the end. */
+    unsigned index;
+    call_addr src, dst;      /* of its first packet */
+    uint32_t prev_ssrc;
+    uint64_t changed_us;     /* last SSRC change, 0 none */
+    uint32_t ssrcs[CALL_MAX_SSRCS];
     rtp_dtmf dtmf;
-    int te_pt;               /* -1 none */
     struct {
         uint64_t packets, sr, rr;
         int have_rb;
@@ -259,11 +270,21 @@ typedef struct call_pcap {
 
 typedef struct call {
     struct call *prev, *next; /* engine's list of open calls */
-    char uuid[UUID_STR_LEN + 1];
-    call_leg *legs[CALL_MAX_LEGS];
+    /* Hot: read or written for every RTP packet (call.c, callout.c), kept
+     * together at the start of the (cache-line aligned) struct. */
     unsigned nlegs, legs_ended;
     call_stream *streams;
     unsigned nstreams, capstreams;
+    uint64_t last_activity_us;
+    uint64_t rtp_packets, rtcp_packets, malformed;
+    uint32_t fmts_gen;       /* bumped whenever a leg's payload-type sets change */
+    /* stream index + 1 last used per (leg, direction), 0 none: a hint,
+     * checked before use (call.c stream_find) */
+    uint16_t stream_hint[CALL_MAX_LEGS][5];
+    call_pcap pcap;
+    /* Cold. */
+    char uuid[UUID_STR_LEN + 1];
+    call_leg *legs[CALL_MAX_LEGS];
     uint64_t streams_refused;   /* distinct streams refused (max_streams), see refused[] */
     uint64_t rtp_refused;       /* RTP packets of refused streams */
     uint32_t refused[CALL_REFUSED_KEEP];        /* SSRCs refused lately (distinct counting) */
@@ -279,17 +300,16 @@ typedef struct call {
     call_addr media[CALL_MAX_MEDIA]; /* keys this call put into the mediamap */
     unsigned nmedia;
     uint64_t media_dropped;
-    uint64_t invite_us, last_activity_us, all_ended_us;
+    uint64_t invite_us, all_ended_us;
     unsigned answered_agents;
     /* counters */
-    uint64_t sip_messages, rtp_packets, rtcp_packets, malformed;
+    uint64_t sip_messages;
     /* the conclusion, filled by call_conclude */
     int concluded;
     call_outcome outcome;
     call_end_reason end_reason;
     call_ender ended_by;
     uint64_t answer_us, abandon_us, end_us;
-    call_pcap pcap;
 } call;
 
 /* Limits and settings the model needs (from ce_config). */
