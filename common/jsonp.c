@@ -42,9 +42,8 @@ struct jsonp_val {
     unsigned char type; /* jsonp_type */
     unsigned char is_int;
     unsigned char b;
-    uint32_t line, col;
-    size_t off;
-    size_t len; /* string bytes; array/object members */
+    uint32_t line, col, off; /* input is at most JSONP_MAX_BYTES_LIMIT (1 GiB) */
+    size_t len;              /* string bytes; array/object members */
     union {
         struct {
             int64_t i;
@@ -61,10 +60,13 @@ struct jsonp_val {
 /* One element of an array or member of an object. */
 typedef struct jsonp_slot {
     const char *key; /* NULL in arrays */
-    size_t key_len;
-    size_t key_off; /* offset of the key's opening quote (duplicate reports) */
+    uint32_t key_len;
+    uint32_t key_off; /* offset of the key's opening quote (duplicate reports) */
     jsonp_val val;
 } jsonp_slot;
+
+/* jsonp.h promises 56 bytes per value on 64-bit targets. */
+_Static_assert(sizeof(void *) != 8 || sizeof(jsonp_slot) == 56, "jsonp_slot grew");
 
 typedef struct arena_chunk {
     struct arena_chunk *next;
@@ -98,6 +100,17 @@ static void *arena_alloc(jsonp_doc *doc, size_t n)
     const size_t a = alignof(max_align_t);
     n = (n + a - 1) & ~(a - 1);
     arena_chunk *c = doc->chunks;
+    if (c && n > doc->next_chunk / 2) {
+        /* a large block gets a chunk of its own behind the head, whose free
+         * space stays in use */
+        arena_chunk *big = mem(doc->realloc_fn, doc->alloc_ctx, NULL, sizeof(*big) + n);
+        if (!big)
+            return NULL;
+        big->cap = big->used = n;
+        big->next = c->next;
+        c->next = big;
+        return big->data;
+    }
     if (!c || c->cap - c->used < n) {
         size_t cap = doc->next_chunk;
         if (cap < n)
@@ -184,7 +197,7 @@ static void skip_ws(parser *ps)
 static void mark(parser *ps, jsonp_val *v)
 {
     memset(v, 0, sizeof(*v));
-    v->off = ps->pos;
+    v->off = (uint32_t)ps->pos;
     v->line = (uint32_t)ps->line;
     v->col = (uint32_t)(ps->pos - ps->line_start + 1);
 }
@@ -611,10 +624,10 @@ static int parse_container(parser *ps, jsonp_val *v, int object)
         if (object) {
             if (ps->p[ps->pos] != '"')
                 return fail_unexpected(ps, "a string key");
-            s.key_off = ps->pos;
+            s.key_off = (uint32_t)ps->pos;
             if (scan_string(ps))
                 return ps->rc;
-            s.key_len = ps->sb_n;
+            s.key_len = (uint32_t)ps->sb_n;
             if (!(s.key = sb_commit(ps)))
                 return ps->rc;
             skip_ws(ps);

@@ -29,9 +29,12 @@
  *     unescaping) is rejected (CS_ERR_MALFORMED, "duplicate key"), so a lookup
  *     never depends on which duplicate wins. Members keep document order.
  *   - Limits: input longer than opts->max_bytes and nesting deeper than
- *     opts->max_depth are CS_ERR_LIMIT. Memory is bounded by the input: about
- *     60 bytes of tree per value plus the string bytes, so at most ~60 x the
- *     input during parsing (a 1 MiB document of "[0,0,0,...]" peaks near 60 MiB).
+ *     opts->max_depth are CS_ERR_LIMIT. Memory is bounded by the input: 56 bytes
+ *     per value in the tree (plus string bytes), and up to twice that in scratch
+ *     while its container is open (growth by doubling); a value takes at least 2
+ *     input bytes, so the peak stays under ~90 x the input and the tree under
+ *     ~30 x ("[0,0,0,...]" of 1 MiB: 28 MiB of tree). Pass a max_bytes that fits
+ *     the file: call.json is a few tens of KiB.
  *
  * Errors: jsonp_parse() returns CS_OK or
  *   CS_ERR_TRUNCATED  the input ends inside a value (offset = len);

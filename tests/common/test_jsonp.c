@@ -727,6 +727,60 @@ static void test_alloc_failures(void **state)
     free(s);
 }
 
+/* An allocator that keeps each block's size in front of it: live and peak bytes. */
+typedef struct meter {
+    size_t live, peak;
+} meter;
+
+static void *meter_realloc(void *ctx, void *p, size_t n)
+{
+    meter *m = ctx;
+    max_align_t *h = p ? (max_align_t *)p - 1 : NULL;
+    size_t old = h ? *(size_t *)h : 0;
+    if (n == 0) {
+        m->live -= old;
+        free(h);
+        return NULL;
+    }
+    max_align_t *q = realloc(h, sizeof(*q) + n);
+    if (!q)
+        return NULL;
+    *(size_t *)q = n;
+    m->live = m->live - old + n;
+    if (m->live > m->peak)
+        m->peak = m->live;
+    return q + 1;
+}
+
+/* The memory bound of jsonp.h: tree < 30 x input, peak < 90 x input. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    const size_t k = ((1u << 20) - 3) / 2, n = 3 + 2 * k; /* "[" k x "0," "0]" */
+    char *s = malloc(n);
+    assert_non_null(s);
+    s[0] = '[';
+    for (size_t i = 0; i < k; i++) {
+        s[1 + 2 * i] = '0';
+        s[2 + 2 * i] = ',';
+    }
+    s[n - 2] = '0';
+    s[n - 1] = ']';
+    meter m = {0, 0};
+    jsonp_opts o = {.realloc_fn = meter_realloc, .alloc_ctx = &m};
+    jsonp_doc *doc;
+    jsonp_error err;
+    assert_int_equal(parse_exact(s, n, &o, &doc, &err), CS_OK);
+    assert_int_equal(jsonp_len(jsonp_root(doc)), k + 1);
+    print_message("1 MiB of \"[0,0,...]\": tree %zu KiB (%.1fx), peak %zu KiB (%.1fx)\n",
+                  m.live / 1024, (double)m.live / n, m.peak / 1024, (double)m.peak / n);
+    assert_true(m.live < 30 * n);
+    assert_true(m.peak < 90 * n);
+    jsonp_free(doc);
+    assert_int_equal(m.live, 0);
+    free(s);
+}
+
 /* --- call.json from callscope-capture over tests/data/sample.pcap vs jq --- */
 
 static const char jq_prog[] =
@@ -958,15 +1012,11 @@ static void test_capture_calls_vs_jq(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_depth),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_accessors),
-        cmocka_unit_test(test_large_object),
-        cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_alloc_failures),
-        cmocka_unit_test(test_capture_calls_vs_jq),
+        cmocka_unit_test(test_valid),        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_depth),        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_accessors),    cmocka_unit_test(test_large_object),
+        cmocka_unit_test(test_prefixes),     cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_memory_bound), cmocka_unit_test(test_capture_calls_vs_jq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
