@@ -22,6 +22,7 @@
 #include "error.h"
 
 #define VAD_NSUB       8     /* sub-windows of the noise-floor minimum */
+#define VAD_ST_MAX     200   /* frames of the stationarity window (2000 ms / 10 ms) */
 #define VAD_SILENCE_DB -120. /* energy of digital silence */
 
 struct vad {
@@ -47,6 +48,8 @@ struct vad {
     double floor_db;
     int floor_init;
     double rise_per_frame;
+    double st_ring[VAD_ST_MAX]; /* energies of the last st_n frames */
+    size_t st_n, st_pos, st_count;
 
     /* segment state machine, in frames / samples */
     uint64_t onset_n, hang_n;
@@ -74,6 +77,8 @@ void vad_params_default(vad_params *p)
     p->hangover_ms = 250;
     p->min_segment_ms = 100;
     p->merge_gap_ms = 300;
+    p->stationary_ms = 700;
+    p->stationary_db = 6.;
 }
 
 static int in_range_d(double x, double lo, double hi)
@@ -93,6 +98,9 @@ int vad_params_check(const vad_params *p)
     if (p->floor_window_ms < 400 || p->floor_window_ms > 20000)
         return CS_ERR_INVAL;
     if (p->onset_ms < 0 || p->onset_ms > 500 || p->hangover_ms < 0 || p->hangover_ms > 2000)
+        return CS_ERR_INVAL;
+    if (p->stationary_ms < 0 || p->stationary_ms > 2000 ||
+        (p->stationary_ms > 0 && p->stationary_ms < 100) || !in_range_d(p->stationary_db, 1., 20.))
         return CS_ERR_INVAL;
     if (p->min_segment_ms < 0 || p->min_segment_ms > 5000 || p->merge_gap_ms < 0 ||
         p->merge_gap_ms > 5000)
@@ -122,6 +130,7 @@ int vad_new(const vad_params *p, int rate, int channel, vad_segment_fn fn, void 
     v->cur_min = HUGE_VAL;
     v->floor_db = VAD_SILENCE_DB;
     v->rise_per_frame = p->floor_rise_db_s * (double)p->frame_ms / 1000.;
+    v->st_n = (size_t)(p->stationary_ms / p->frame_ms); /* 0 (off) .. VAD_ST_MAX */
     v->onset_n = (uint64_t)((p->onset_ms + p->frame_ms - 1) / p->frame_ms);
     if (v->onset_n == 0)
         v->onset_n = 1;
@@ -174,8 +183,40 @@ static int candidate(vad *v, uint64_t start, uint64_t end)
     return 0;
 }
 
+/* Stationary stretch: the last stationary_ms of energies lie within
+ * stationary_db of each other and above the floor. Speech never does that
+ * (syllables modulate it by 10-30 dB); noise that switched on does. The
+ * floor history is then replaced by the stretch's minimum, so the floor
+ * jumps to the new noise instead of creeping up at floor_rise_db_s. */
+static void stationary_jump(vad *v, double e)
+{
+    if (v->st_n == 0)
+        return;
+    v->st_ring[v->st_pos] = e;
+    v->st_pos = (v->st_pos + 1) % v->st_n;
+    if (v->st_count < v->st_n) {
+        v->st_count++;
+        return;
+    }
+    double lo = v->st_ring[0], hi = v->st_ring[0];
+    for (size_t i = 1; i < v->st_n; i++) {
+        if (v->st_ring[i] < lo)
+            lo = v->st_ring[i];
+        if (v->st_ring[i] > hi)
+            hi = v->st_ring[i];
+    }
+    if (hi - lo >= v->p.stationary_db || lo <= v->floor_db)
+        return;
+    for (int i = 0; i < VAD_NSUB; i++)
+        v->sub_min[i] = lo;
+    v->sub_filled = VAD_NSUB;
+    v->cur_min = lo;
+    v->floor_db = lo;
+}
+
 static double update_floor(vad *v, double e)
 {
+    stationary_jump(v, e);
     if (e < v->cur_min)
         v->cur_min = e;
     double target = v->cur_min;
@@ -196,6 +237,10 @@ static double update_floor(vad *v, double e)
     } else if (target < v->floor_db) {
         v->floor_db = target;
     } else {
+        /* a floor below min_dbfs - margin_db changes nothing: rise from there */
+        double base = v->p.min_dbfs - v->p.margin_db;
+        if (v->floor_db < base)
+            v->floor_db = base < target ? base : target;
         double up = target - v->floor_db;
         v->floor_db += up < v->rise_per_frame ? up : v->rise_per_frame;
     }

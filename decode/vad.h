@@ -16,6 +16,10 @@
  *      (kept as 8 sub-window minima, O(1) memory). The floor falls to that
  *      minimum at once and rises towards it by at most floor_rise_db_s per
  *      second, so long stretches of speech cannot pull it up into the speech.
+ *      Stationary stretches override the slow rise: when the energies of the
+ *      last stationary_ms all lie within stationary_db of each other (and
+ *      above the floor), the sound is noise that switched on (comfort noise
+ *      after a hold, a noisier line), not speech, and the floor jumps to it.
  *   3. A frame is active when its energy exceeds max(floor + margin_db,
  *      min_dbfs). The absolute min_dbfs keeps room tone, comfort noise and
  *      the quiet background of recorded clips out after digital silence.
@@ -64,6 +68,8 @@ typedef struct vad_params {
     int64_t hangover_ms;     /* inactive time before it closes, 0..2000; default 250 */
     int64_t min_segment_ms;  /* shorter segments are dropped, 0..5000; default 100 */
     int64_t merge_gap_ms;    /* segments closer than this merge, 0..5000; default 300 */
+    int64_t stationary_ms;   /* stationarity window, 0 (off) or 100..2000; default 700 */
+    double stationary_db;    /* max energy range of a stationary stretch, 1..20; default 6 */
 } vad_params;
 
 #define VAD_RATE_MIN 8000

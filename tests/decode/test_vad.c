@@ -54,15 +54,19 @@ static void add_noise(int16_t *x, size_t n, double dbfs, uint32_t seed)
     }
 }
 
-/* A 300 Hz-ish "voiced" burst (tone + harmonics) of the given RMS. */
+/* A speech-like burst: 300 Hz + 900 Hz, amplitude modulated at a syllable
+ * rate (2.5 Hz, 9 dB deep) so it is not stationary; dbfs is the RMS at the
+ * envelope's peak. Added with saturation (a high level clips). */
 static void add_burst(int16_t *x, size_t n, int rate, int64_t from_ms, int64_t to_ms, double dbfs)
 {
     size_t a = (size_t)(from_ms * rate / 1000), b = (size_t)(to_ms * rate / 1000);
     double amp = 32768. * pow(10., dbfs / 20.) * sqrt(2.) / 1.2;
     for (size_t i = a; i < b && i < n; i++) {
-        double t = (double)i / rate;
-        double y =
-            x[i] + amp * (sin(2 * 3.14159265 * 300 * t) + 0.6 * sin(2 * 3.14159265 * 900 * t));
+        double t = (double)i / rate, tb = (double)(i - a) / rate;
+        double m = sin(3.14159265 * 2.5 * tb);
+        double env = 0.35 + 0.65 * m * m;
+        double y = x[i] + env * amp *
+                              (sin(2 * 3.14159265 * 300 * t) + 0.6 * sin(2 * 3.14159265 * 900 * t));
         if (y > 32767.)
             y = 32767.;
         if (y < -32768.)
@@ -127,6 +131,21 @@ static void test_params(void **state)
     p.floor_rise_db_s = INFINITY;
     assert_int_equal(vad_params_check(&p), CS_ERR_INVAL);
     p.floor_rise_db_s = 6.;
+    p.stationary_ms = 0; /* off */
+    assert_int_equal(vad_params_check(&p), CS_OK);
+    p.stationary_ms = 99;
+    assert_int_equal(vad_params_check(&p), CS_ERR_INVAL);
+    p.stationary_ms = 2001;
+    assert_int_equal(vad_params_check(&p), CS_ERR_INVAL);
+    p.stationary_ms = 2000;
+    assert_int_equal(vad_params_check(&p), CS_OK);
+    p.stationary_ms = 700;
+    p.stationary_db = 0.9;
+    assert_int_equal(vad_params_check(&p), CS_ERR_INVAL);
+    p.stationary_db = 20.1;
+    assert_int_equal(vad_params_check(&p), CS_ERR_INVAL);
+    p.stationary_db = 6.;
+    assert_int_equal(vad_params_check(&p), CS_OK);
 
     vad *v = (vad *)1;
     assert_int_equal(vad_new(&p, 8000, 1, vad_seglist_add, NULL, &v), CS_OK);
@@ -268,24 +287,19 @@ static void test_merge_and_min_segment(void **state)
     free(x);
 }
 
-/* Full-scale clipping, int16 extremes, a DC offset: finite, sane segments. */
+/* Clipped speech-like audio, a DC offset, int16 extremes: finite, sane. */
 static void test_clipping_and_dc(void **state)
 {
     (void)state;
     int rate = 16000;
     size_t n = (size_t)rate * 10;
-    int16_t *x = malloc(n * sizeof *x);
+    int16_t *x = calloc(n, sizeof *x);
     assert_non_null(x);
-    for (size_t i = 0; i < n; i++) {
-        if (i < (size_t)rate * 2)
-            x[i] = 12000; /* constant DC: not speech */
-        else if (i < (size_t)rate * 5)
-            x[i] = (i / 20) % 2 ? INT16_MAX : INT16_MIN; /* 400 Hz square, full scale */
-        else if (i < (size_t)rate * 7)
-            x[i] = 0;
-        else
-            x[i] = (i % 2) ? INT16_MAX : INT16_MIN; /* Nyquist, full scale */
-    }
+    for (size_t i = 0; i < (size_t)rate * 2; i++)
+        x[i] = 12000;                      /* constant DC: not speech */
+    add_burst(x, n, rate, 2000, 5000, 0.); /* peaks clipped at full scale */
+    for (size_t i = (size_t)rate * 7; i < n; i++)
+        x[i] = (i % 2) ? INT16_MAX : INT16_MIN; /* Nyquist, full scale, stationary */
     vad_params p;
     vad_params_default(&p);
     vad_seglist l = {0};
@@ -296,14 +310,57 @@ static void test_clipping_and_dc(void **state)
     vad_stats st;
     vad_get_stats(v, &st);
     assert_true(isfinite(st.floor_dbfs));
+    assert_true(st.floor_dbfs > -10.); /* the stationary tone became the floor */
     vad_free(v);
+    for (size_t i = 0; i < l.len; i++)
+        printf("# clipping: [%lld,%lld)\n", (long long)l.v[i].start_ms, (long long)l.v[i].end_ms);
     assert_int_equal(l.len, 2);
     assert_true(l.v[0].start_ms >= 1990 && l.v[0].start_ms <= 2010);
     assert_true(l.v[0].end_ms >= 4990 && l.v[0].end_ms <= 5010);
+    /* a full-scale stationary tone is taken for speech only until the
+     * stationarity window has seen it */
     assert_true(l.v[1].start_ms >= 6990 && l.v[1].start_ms <= 7010);
-    assert_int_equal(l.v[1].end_ms, 10000);
+    assert_true(l.v[1].end_ms - l.v[1].start_ms <= p.stationary_ms + 20);
     vad_seglist_free(&l);
     free(x);
+}
+
+/* Noise that switches on (digital silence, then steady comfort/codec noise,
+ * as after a hold or when a codec starts sending comfort noise): the floor
+ * must catch up, so the false segment it causes is bounded; a burst later in
+ * that noise is still found. */
+static void test_noise_step(void **state)
+{
+    (void)state;
+    static const double levels[] = {-50., -45., -40.};
+    for (size_t q = 0; q < 3; q++) {
+        for (int rate = 8000; rate <= 16000; rate += 8000) {
+            size_t n = (size_t)rate * 30, on = (size_t)rate * 5;
+            int16_t *x = calloc(n, sizeof *x);
+            assert_non_null(x);
+            add_noise(x + on, n - on, levels[q], 11);
+            add_burst(x, n, rate, 20000, 22000, -20.);
+            vad_params p;
+            vad_params_default(&p);
+            vad_seglist l = {0};
+            assert_int_equal(vad_run(&p, rate, 1, x, n, &l), CS_OK);
+            int64_t false_ms = 0;
+            for (size_t i = 0; i < l.len; i++)
+                if (l.v[i].end_ms <= 19000)
+                    false_ms += l.v[i].end_ms - l.v[i].start_ms;
+            printf("# noise step to %.0f dBFS at %d Hz: %lld ms taken as speech;", levels[q], rate,
+                   (long long)false_ms);
+            for (size_t i = 0; i < l.len; i++)
+                printf(" [%lld,%lld)", (long long)l.v[i].start_ms, (long long)l.v[i].end_ms);
+            printf("\n");
+            assert_true(false_ms <= p.stationary_ms + 20);
+            assert_true(l.len >= 1);
+            assert_true(llabs(l.v[l.len - 1].start_ms - 20000) <= 20);
+            assert_true(llabs(l.v[l.len - 1].end_ms - 22000) <= 20);
+            vad_seglist_free(&l);
+            free(x);
+        }
+    }
 }
 
 static int stop_cb(void *user, const vad_segment *seg)
@@ -953,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_params),          cmocka_unit_test(test_digital_silence),
         cmocka_unit_test(test_bursts_in_noise), cmocka_unit_test(test_merge_and_min_segment),
         cmocka_unit_test(test_clipping_and_dc), cmocka_unit_test(test_callback_stop_and_limit),
+        cmocka_unit_test(test_noise_step),
     };
     const struct CMUnitTest truth[] = {
         cmocka_unit_test(test_truth_accuracy),
