@@ -1,7 +1,7 @@
 /*
  * fuzz_codec.c — libFuzzer target for decode/codec.c: dc_codec_lookup over
  * hostile encoding names and fmtp, and every decoder (PCMU, PCMA, G.722,
- * G.729/B, Opus, L16 8k/16k, telephone-event, CN) over a sequence of
+ * G.729/B, Opus, L16 8k/16k/stereo, telephone-event, CN) over a sequence of
  * payloads, concealments and Opus FEC recoveries.
  *
  * Input framing: byte 0 selects the decoder (low 4 bits, modulo the table)
@@ -42,6 +42,7 @@ static const struct {
     {"telephone-event", 8000, 0, "0-16"},
     {"CN", 8000, 0, ""},
     {"CN", 48000, 0, ""},
+    {"L16", 8000, 2, ""},
 };
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
