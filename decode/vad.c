@@ -232,6 +232,9 @@ static double update_floor(vad *v, double e)
         v->cur_min = HUGE_VAL;
     }
     if (!v->floor_init) {
+        /* no history yet: the first frame is the floor, so noise at the very
+         * start is never speech; speech at the very start is found once the
+         * floor has fallen to its first pause (docs/vad.md) */
         v->floor_init = 1;
         v->floor_db = target;
     } else if (target < v->floor_db) {

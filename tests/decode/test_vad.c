@@ -10,7 +10,8 @@
  * digital silence, no segment inside dead air >= 5 s — clean, with added
  * comfort-level noise, clipped, and after a real G.729 and Opus round trip.
  * The measured numbers are printed; the floors asserted are a little under
- * them (docs/vad.md).
+ * them (docs/vad.md). VAD_DEBUG=<variant number> prints every call's
+ * segments for that variant.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -363,6 +364,28 @@ static void test_noise_step(void **state)
     }
 }
 
+/* The very start of a channel: noise from sample 0 is never speech (the
+ * first frame seeds the floor). Speech from sample 0: test_shared_speech. */
+static void test_channel_start(void **state)
+{
+    (void)state;
+    int rate = 8000;
+    size_t n = (size_t)rate * 10;
+    int16_t *x = calloc(n, sizeof *x);
+    assert_non_null(x);
+    add_noise(x, n, -45., 5);
+    add_burst(x, n, rate, 5000, 6000, -20.);
+    vad_params p;
+    vad_params_default(&p);
+    vad_seglist l = {0};
+    assert_int_equal(vad_run(&p, rate, 1, x, n, &l), CS_OK);
+    assert_int_equal(l.len, 1);
+    assert_true(llabs(l.v[0].start_ms - 5000) <= 20 && llabs(l.v[0].end_ms - 6000) <= 20);
+    vad_seglist_free(&l);
+
+    free(x);
+}
+
 static int stop_cb(void *user, const vad_segment *seg)
 {
     (void)seg;
@@ -404,7 +427,12 @@ static void test_callback_stop_and_limit(void **state)
 
 /* ---------- accuracy against callgen's truth ---------- */
 
-#define MAX_UTT   64
+#define MAX_UTT 64
+/* The words of an utterance: its 10 ms frames of the clean reference within
+ * WORD_DB of its loudest frame (25 dB: the quiet sphinx4 recording's room
+ * noise sits 32 dB under its peak, 30 dB would call it words); word onset:
+ * the first 30 ms of such frames. */
+#define WORD_DB   25.
 #define MAX_CALLS 32
 
 typedef struct utt {
@@ -541,7 +569,7 @@ static int16_t *round_trip(cg_codec codec, const int16_t *x16, size_t n16, int *
 
 typedef struct score {
     uint64_t tp, fp, fn;
-    uint64_t core, core_hit; /* loud truth frames (within 30 dB of the utterance peak) */
+    uint64_t core, core_hit; /* loud truth frames (within WORD_DB of the utterance peak) */
     double onset_clip[512], onset_word[512];
     size_t n_onset, missed_onsets;
     uint64_t silence_overlap_ms; /* segment time inside runs of >= 1 s digital zeros */
@@ -571,10 +599,27 @@ static double frame_db(const int16_t *x, size_t n, int rate, int64_t ms)
         b = n;
     if (a >= b)
         return -120.;
-    double acc = 0.;
-    for (size_t i = a; i < b; i++)
+    double acc = 0., sum = 0.;
+    for (size_t i = a; i < b; i++) {
         acc += (double)x[i] * x[i];
-    return 10. * log10(acc / (double)(b - a) / (32768. * 32768.) + 1e-12);
+        sum += x[i];
+    }
+    double mean = sum / (double)(b - a);
+    double var = acc / (double)(b - a) - mean * mean; /* a DC offset is not a word */
+    return 10. * log10((var > 0. ? var : 0.) / (32768. * 32768.) + 1e-12);
+}
+
+/* Word onset oracle on a clean reference: the first of three consecutive
+ * 10 ms frames (30 ms) within WORD_DB of the utterance's peak; `to` if none. */
+static int64_t word_onset(const int16_t *x, size_t n, int rate, int64_t from, int64_t to,
+                          double peak)
+{
+    for (int64_t t = from; t + 30 <= to; t += 10)
+        if (frame_db(x, n, rate, t) >= peak - WORD_DB &&
+            frame_db(x, n, rate, t + 10) >= peak - WORD_DB &&
+            frame_db(x, n, rate, t + 20) >= peak - WORD_DB)
+            return t;
+    return to;
 }
 
 static int covered(const vad_seglist *l, int64_t t)
@@ -618,7 +663,7 @@ static void score_call(score *sc, const tcall *c, vad_seglist segs[2], int16_t *
             for (size_t i = 0; i < c->nu; i++)
                 if (c->u[i].ch == ch && c->u[i].s <= t + 5 && t + 5 < c->u[i].e) {
                     truth = 1;
-                    if (frame_db(clean[ch], clean_n[ch], clean_rate, t) >= peak[i] - 30.)
+                    if (frame_db(clean[ch], clean_n[ch], clean_rate, t) >= peak[i] - WORD_DB)
                         core = 1;
                 }
             int det = covered(&segs[ch], t + 5);
@@ -634,13 +679,8 @@ static void score_call(score *sc, const tcall *c, vad_seglist segs[2], int16_t *
             if (u->ch != ch)
                 continue;
             /* word onset: first 10 ms frame of the clean reference within
-             * 30 dB of the utterance's loudest frame */
-            int64_t word = u->s;
-            for (int64_t t = u->s; t < u->e; t += 10)
-                if (frame_db(clean[ch], clean_n[ch], clean_rate, t) >= peak[i] - 30.) {
-                    word = t;
-                    break;
-                }
+             * WORD_DB of the utterance's loudest frame */
+            int64_t word = word_onset(clean[ch], clean_n[ch], clean_rate, u->s, u->e, peak[i]);
             const vad_segment *hit = NULL;
             for (size_t k = 0; k < segs[ch].len && !hit; k++)
                 if (segs[ch].v[k].start_ms >= u->s - 200 && segs[ch].v[k].start_ms < u->e)
@@ -827,6 +867,13 @@ static void test_truth_accuracy(void **state)
                         }
                 }
                 assert_int_equal(vad_run(&p, xr, ch + 1, x, xn, &segs[ch]), CS_OK);
+                if (getenv("VAD_DEBUG") && var == atoi(getenv("VAD_DEBUG"))) {
+                    printf("DBG %s ch%d:", c->id, ch);
+                    for (size_t i = 0; i < segs[ch].len; i++)
+                        printf(" [%lld,%lld)", (long long)segs[ch].v[i].start_ms,
+                               (long long)segs[ch].v[i].end_ms);
+                    printf("\n");
+                }
                 dur = (int64_t)(xn * 1000 / (size_t)xr);
                 free(x);
             }
@@ -861,13 +908,13 @@ static void test_truth_accuracy(void **state)
     }
     /* Floors: measured (docs/vad.md) minus a margin. recall is against the
      * clip extents (which include the clips' recorded silence), loud recall
-     * against the frames within 30 dB of each utterance's peak. */
+     * against the frames within WORD_DB of each utterance's peak. */
     static const struct {
         double prec, rec, loud, onset_word_ms;
     } floor_[V__N] = {
-        [V_CLEAN] = {0.98, 0.89, 0.98, 30.},   [V_NOISE] = {0.98, 0.85, 0.96, 30.},
-        [V_NOISE45] = {0.98, 0.81, 0.94, 30.}, [V_CLIP] = {0.98, 0.95, 0.99, 100.},
-        [V_G729] = {0.98, 0.87, 0.97, 30.},    [V_OPUS] = {0.98, 0.88, 0.97, 30.},
+        [V_CLEAN] = {0.98, 0.89, 0.99, 40.},   [V_NOISE] = {0.98, 0.85, 0.99, 40.},
+        [V_NOISE45] = {0.98, 0.81, 0.98, 40.}, [V_CLIP] = {0.98, 0.95, 0.99, 250.},
+        [V_G729] = {0.98, 0.87, 0.98, 40.},    [V_OPUS] = {0.98, 0.88, 0.99, 40.},
     };
     for (int var = 0; var < V__N; var++) {
         assert_true(calls_per_variant[var] >= 2);
@@ -936,6 +983,32 @@ static void test_shared_speech(void **state)
         assert_true(n < cap);
     }
     n -= n % CG_FRAME_SAMPLES;
+
+    /* Speech from sample 0 (each clip alone, no silence before it): the first
+     * segment starts near the first loud frame (the floor is seeded by the
+     * first frame and falls at the first pause). */
+    for (size_t i = 0; i < NCLIP; i++) {
+        size_t a = (size_t)(c->u[i].s * rate / 1000), b = (size_t)(c->u[i].e * rate / 1000);
+        vad_params q;
+        vad_params_default(&q);
+        vad_seglist l = {0};
+        assert_int_equal(vad_run(&q, rate, 1, track + a, b - a, &l), CS_OK);
+        double peak = -120.;
+        for (int64_t t = 0; t < c->u[i].e - c->u[i].s; t += 10) {
+            double d = frame_db(track + a, b - a, rate, t);
+            if (d > peak)
+                peak = d;
+        }
+        int64_t word = word_onset(track + a, b - a, rate, 0, c->u[i].e - c->u[i].s, peak);
+        printf("# %s from sample 0: word at %lld ms, first segment [%lld,%lld)\n", clips[i],
+               (long long)word, l.len ? (long long)l.v[0].start_ms : -1LL,
+               l.len ? (long long)l.v[0].end_ms : -1LL);
+        assert_true(l.len >= 1);
+        /* not late (early is possible: "forever" has -40 dBFS room noise) */
+        assert_true(l.v[0].start_ms <= word + 250);
+        vad_seglist_free(&l);
+    }
+
     int16_t *zero = calloc(n, sizeof *zero);
     assert_non_null(zero);
     int16_t *clean[2] = {track, zero};
@@ -947,10 +1020,10 @@ static void test_shared_speech(void **state)
     static const struct {
         double prec, rec, loud, onset_word_ms;
     } floor_[S__N] = {
-        [S_CLEAN] = {0.98, 0.85, 0.93, 30.},
-        [S_NOISE] = {0.98, 0.81, 0.91, 30.},
-        [S_G729] = {0.98, 0.79, 0.88, 30.},
-        [S_PCMU] = {0.98, 0.83, 0.91, 30.},
+        [S_CLEAN] = {0.98, 0.85, 0.98, 40.},
+        [S_NOISE] = {0.98, 0.81, 0.98, 40.},
+        [S_G729] = {0.98, 0.79, 0.95, 40.},
+        [S_PCMU] = {0.98, 0.83, 0.96, 40.},
     };
     vad_params p;
     vad_params_default(&p);
@@ -1010,7 +1083,7 @@ int main(void)
         cmocka_unit_test(test_params),          cmocka_unit_test(test_digital_silence),
         cmocka_unit_test(test_bursts_in_noise), cmocka_unit_test(test_merge_and_min_segment),
         cmocka_unit_test(test_clipping_and_dc), cmocka_unit_test(test_callback_stop_and_limit),
-        cmocka_unit_test(test_noise_step),
+        cmocka_unit_test(test_noise_step),      cmocka_unit_test(test_channel_start),
     };
     const struct CMUnitTest truth[] = {
         cmocka_unit_test(test_truth_accuracy),
