@@ -355,6 +355,10 @@ int render_call(const callinfo *ci, const char *pcap_path, const render_opts *op
     render_opts defaults = {0};
     if (!opts)
         opts = &defaults;
+    if (opts->rate != 0 && opts->rate != 8000 && opts->rate != 16000) {
+        fail(err, errcap, "render rate %d: 0, 8000 or 16000", opts->rate);
+        return CS_ERR_INVAL;
+    }
     if (ci->invite_us == CI_NONE || ci->end_us == CI_NONE || ci->end_us <= ci->invite_us) {
         fail(err, errcap, "call.json: invite_us/end_us unknown or end not after invite");
         return CS_ERR_MALFORMED;
@@ -409,7 +413,7 @@ int render_call(const callinfo *ci, const char *pcap_path, const render_opts *op
                 wide = 1;
         }
     }
-    r->rate = wide ? 16000 : 8000;
+    r->rate = wide || opts->rate == 16000 ? 16000 : 8000;
     res->rate = r->rate;
 
     tl_config cfg = {.invite_us = (uint64_t)ci->invite_us,

@@ -104,6 +104,8 @@ typedef struct render_result {
 } render_result;
 
 typedef struct render_opts {
+    int rate;    /* 0 or 8000: automatic (above); 16000: always 16 kHz (8 kHz
+                    streams interpolated); anything else is CS_ERR_INVAL */
     int hold_ms; /* timeline jitter buffer; 0 = timeline default */
     int plc_ms;  /* concealment per gap; 0 = timeline default */
     int no_vad;  /* 1: skip VAD (segments empty) */
@@ -116,7 +118,7 @@ int render_entry(const char *dir, const render_opts *opts, callinfo **ci_out, re
                  char *err, size_t errcap);
 
 /* Renders from a loaded callinfo and a pcap path. Returns CS_OK,
- * CS_ERR_INVAL (NULL args), CS_ERR_MALFORMED (invite_us/end_us null or
+ * CS_ERR_INVAL (NULL args, opts->rate not 0/8000/16000), CS_ERR_MALFORMED (invite_us/end_us null or
  * end <= invite), CS_ERR_LIMIT (longer than RENDER_MAX_DURATION_US),
  * CS_ERR_IO (pcap cannot be opened), CS_ERR_NOMEM. A truncated pcap renders
  * what was read. */

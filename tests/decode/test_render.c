@@ -216,18 +216,23 @@ typedef struct codec_case {
     double min_snr;      /* waveform SNR floor (dB), or -inf */
     double min_corr;     /* band correlation floor */
     double min_win_corr; /* correlation at the best lag in the 1 s windows */
+    int force_rate;      /* render_opts.rate (0 = automatic) */
 } codec_case;
 
 /* Floors sit a few dB / hundredths under what test_render measured
  * (docs/decode-render.md); lossy coders are judged by correlation only. */
 static const codec_case cases[] = {
-    {"pcmu", "", 8000, 33.0, 0.999, 0.99},
-    {"pcma", "", 8000, 33.0, 0.999, 0.99},
-    {"g722", "", 16000, 22.0, 0.99, 0.98},
-    {"g729", "", 8000, -INFINITY, 0.75, 0.7},
-    {"opus", "", 16000, -INFINITY, 0.88, 0.85},
-    {"pcmu", "--loss 3", 8000, 9.0, 0.93, 0.85},
-    {"opus", "--loss 3", 16000, -INFINITY, 0.88, 0.85},
+    {"pcmu", "", 8000, 33.0, 0.999, 0.99, 0},
+    {"pcma", "", 8000, 33.0, 0.999, 0.99, 0},
+    {"g722", "", 16000, 22.0, 0.99, 0.98, 0},
+    {"g729", "", 8000, -INFINITY, 0.75, 0.7, 0},
+    {"opus", "", 16000, -INFINITY, 0.88, 0.85, 0},
+    {"pcmu", "--loss 3", 8000, 9.0, 0.93, 0.85, 0},
+    {"opus", "--loss 3", 16000, -INFINITY, 0.88, 0.85, 0},
+    /* 8 kHz audio in a 16 kHz render: decode and conceal through render_up2;
+     * compared with the reference interpolated by render_up2 too */
+    {"pcmu", "--loss 3", 16000, 9.0, 0.93, 0.85, 16000},
+    {"pcmu", "", 16000, 33.0, 0.999, 0.99, 16000},
 };
 
 static const char *tool(const char *rel, char *buf, size_t cap)
@@ -317,7 +322,8 @@ static void run_case(const codec_case *cc, unsigned seed)
     }
     callinfo *ci = NULL;
     render_result *res = NULL;
-    int rc = render_entry(entry, NULL, &ci, &res, err, sizeof err);
+    render_opts ro = {.rate = cc->force_rate};
+    int rc = render_entry(entry, &ro, &ci, &res, err, sizeof err);
     if (rc != CS_OK)
         fail_msg("%s: %s: %s", entry, cs_err_name(rc), err);
     assert_int_equal(res->rate, cc->rate);
@@ -340,6 +346,16 @@ static void run_case(const codec_case *cc, unsigned seed)
         size_t nref;
         int rate;
         int16_t *ref = read_wav(path, &nref, &rate);
+        if (rate * 2 == res->rate && cc->force_rate) {
+            int16_t *up = malloc(2 * nref * sizeof *up + 1);
+            assert_non_null(up);
+            render_up2 u = {0};
+            render_up2_run(&u, ref, nref, up);
+            free(ref);
+            ref = up;
+            nref *= 2;
+            rate *= 2;
+        }
         assert_int_equal(rate, res->rate);
         const int16_t *out = ch ? res->ch2 : res->ch1;
         size_t first = 0, last = 0;
@@ -374,9 +390,12 @@ static void run_case(const codec_case *cc, unsigned seed)
         print_message("[render] %-4s %-8s ch%d %-8s %5d Hz: offset start %+6.2f ms (corr %.3f) "
                       "end %+6.2f ms (corr %.3f); duration %+.1f ms; SNR %5.1f dB, band corr "
                       "%.4f; lost %llu, concealed %llu (FEC %llu); %zu talk segments\n",
-                      cc->codec, cc->extra[0] ? cc->extra : "clean", ch + 1, sides[ch], rate,
-                      ls * 1000.0 / rate, cs, le * 1000.0 / rate, ce, dur_err_ms, fd.snr_db,
-                      fd.band_corr, (unsigned long long)ts->lost,
+                      cc->codec,
+                      cc->force_rate ? (cc->extra[0] ? "loss3@16k" : "clean@16k")
+                      : cc->extra[0] ? cc->extra
+                                     : "clean",
+                      ch + 1, sides[ch], rate, ls * 1000.0 / rate, cs, le * 1000.0 / rate, ce,
+                      dur_err_ms, fd.snr_db, fd.band_corr, (unsigned long long)ts->lost,
                       (unsigned long long)ts->conceal_calls, fec, segs);
         assert_true(abs(ls) * 1000 <= 20 * rate);
         assert_true(abs(le) * 1000 <= 20 * rate);
@@ -430,6 +449,16 @@ static void test_opus_loss(void **state)
 {
     (void)state;
     run_case(&cases[6], 17);
+}
+static void test_pcmu_loss_at_16k(void **state)
+{
+    (void)state;
+    run_case(&cases[7], 16);
+}
+static void test_pcmu_at_16k(void **state)
+{
+    (void)state;
+    run_case(&cases[8], 11);
 }
 
 /* call.json says the customer's codec is PT 112 while the packets carry 111:
@@ -489,6 +518,11 @@ static void test_undecodable(void **state)
         assert_true(nz2 > res->frames / 10);
         render_free(res);
     }
+    render_result *bad_res = NULL;
+    render_opts bad = {.rate = 44100};
+    assert_int_equal(render_entry(entry, &bad, NULL, &bad_res, err, sizeof err), CS_ERR_INVAL);
+    assert_null(bad_res);
+    assert_non_null(strstr(err, "44100"));
     /* errors name the file and the field */
     fmt(cmd, sizeof cmd, "jq 'del(.end_us)' < '%s/call.json' > '%s/x' && mv '%s/x' '%s/call.json'",
         entry, entry, entry, entry);
@@ -505,10 +539,16 @@ static void test_undecodable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_up2_response), cmocka_unit_test(test_pcmu),
-        cmocka_unit_test(test_pcma),         cmocka_unit_test(test_g722),
-        cmocka_unit_test(test_g729),         cmocka_unit_test(test_opus),
-        cmocka_unit_test(test_pcmu_loss),    cmocka_unit_test(test_opus_loss),
+        cmocka_unit_test(test_up2_response),
+        cmocka_unit_test(test_pcmu),
+        cmocka_unit_test(test_pcma),
+        cmocka_unit_test(test_g722),
+        cmocka_unit_test(test_g729),
+        cmocka_unit_test(test_opus),
+        cmocka_unit_test(test_pcmu_loss),
+        cmocka_unit_test(test_opus_loss),
+        cmocka_unit_test(test_pcmu_loss_at_16k),
+        cmocka_unit_test(test_pcmu_at_16k),
         cmocka_unit_test(test_undecodable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
