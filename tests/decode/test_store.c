@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -829,6 +830,64 @@ static void test_unknown_end(void **state)
                      copy.duration_us / 1000);
 }
 
+/* Four worker processes store the calls at once (call i by worker i % 4),
+ * each on its own connection: every call stored once, the chain has no gap
+ * and no fork (the recording is the last statement; the trigger's lock
+ * orders the writers). */
+static void test_concurrent_workers(void **state)
+{
+    fx *f = *state;
+    enum { WORKERS = 4 };
+    pid_t pids[WORKERS];
+    for (int w = 0; w < WORKERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            db_conn *c = NULL;
+            if (db_connect(f->conninfo, "test_store_worker", &c) != CS_OK)
+                _exit(2);
+            for (size_t i = (size_t)w; i < S.n; i += WORKERS) {
+                fab fb;
+                store_call_in in;
+                store_call_out out;
+                fabricate(S.ci[i], "first", &fb, &in);
+                int rc = store_call(c, &in, &out);
+                if (rc != CS_OK) {
+                    fprintf(stderr, "worker %d: %s: %s\n", w, cs_err_name(rc), out.msg);
+                    _exit(3);
+                }
+            }
+            db_close(c);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < WORKERS; w++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[w], &st, 0), pids[w]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(count(f, "calls"), (int64_t)S.n);
+    assert_int_equal(count(f, "recordings"), 15);
+    assert_int_equal(count(f, "jobs"), 15);
+    assert_int_equal(q_int(f, "SELECT max(seq) FROM recordings", 0, 0), 15);
+    assert_int_equal(q_int(f,
+                           "SELECT count(*) FROM recordings r LEFT JOIN recordings p ON"
+                           " p.seq = r.seq - 1 WHERE r.prev_chain_hash IS DISTINCT FROM"
+                           " coalesce(p.chain_hash, decode(repeat('00', 32), 'hex'))"
+                           " OR r.chain_hash <> cs_recording_chain_hash(r.prev_chain_hash, r.seq,"
+                           " r.call_uuid, r.sha256, r.format, r.sample_rate, r.channels,"
+                           " r.duration_ms, r.bytes, r.created_at)",
+                           0, 0),
+                     0);
+    /* chain order is time order */
+    assert_int_equal(q_int(f,
+                           "SELECT count(*) FROM recordings r JOIN recordings p ON p.seq ="
+                           " r.seq - 1 WHERE r.created_at < p.created_at",
+                           0, 0),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -838,6 +897,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connection_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
