@@ -536,6 +536,73 @@ static void test_undecodable(void **state)
     ts_rmrf(dir);
 }
 
+/* Every call of tests/data/sample.pcap (every scenario: IVR, transfer, hold,
+ * DTMF, faults with an SSRC change, IPv6, VLANs, TCP, fragments, all codecs)
+ * renders; each rendered stream finds exactly the packets capture counted and
+ * decodes them; unrendered (agent-leg) streams say why. */
+static void test_sample_entries(void **state)
+{
+    (void)state;
+    char cap_bin[4096], dir[4096], pcap[4096], cmd[16384], path[8192];
+    if (!tool("capture/callscope-capture", cap_bin, sizeof cap_bin)) {
+        print_message("SKIP: callscope-capture not built\n");
+        skip();
+    }
+    assert_int_equal(ts_mkdtemp(dir, sizeof dir, "render"), 0);
+    ts_source_path(pcap, sizeof pcap, "tests/data/sample.pcap");
+    fmt(path, sizeof path, "%s/empty.conf", dir);
+    assert_int_equal(ts_write_file(path, "", 0), 0);
+    fmt(cmd, sizeof cmd, "CALLSCOPE_CONFIG='%s' '%s' --spool '%s/spool' '%s' 2>/dev/null", path,
+        cap_bin, dir, pcap);
+    assert_int_equal(system(cmd), 0);
+    fmt(path, sizeof path, "%s/spool/ready", dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    size_t calls = 0, rendered = 0, wide = 0, segs = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char entry[12288], err[256];
+        fmt(entry, sizeof entry, "%s/%s", path, de->d_name);
+        callinfo *ci = NULL;
+        render_result *res = NULL;
+        int rc = render_entry(entry, NULL, &ci, &res, err, sizeof err);
+        if (rc != CS_OK)
+            fail_msg("%s: %s: %s", de->d_name, cs_err_name(rc), err);
+        uint64_t want = (uint64_t)llround((double)(ci->end_us - ci->invite_us) * res->rate / 1e6);
+        assert_true(res->frames == want);
+        for (size_t i = 0; i < res->nstreams; i++) {
+            const render_stream *st = &res->streams[i];
+            const ci_stream *cs = &ci->streams[i];
+            if (!st->channel) {
+                assert_non_null(strstr(st->reason, "not rendered"));
+                continue;
+            }
+            if ((int64_t)st->packets != cs->packets || st->reason[0] || st->decoded == 0)
+                fail_msg("%s stream %zu (%s %s): %llu packets (capture %lld), %llu decoded, "
+                         "reason \"%s\"",
+                         de->d_name, i, cs->direction, cs->codec ? cs->codec : "-",
+                         (unsigned long long)st->packets, (long long)cs->packets,
+                         (unsigned long long)st->decoded, st->reason);
+            rendered++;
+        }
+        wide += res->rate == 16000;
+        segs += res->nsegments;
+        render_free(res);
+        callinfo_free(ci);
+        calls++;
+    }
+    closedir(d);
+    print_message("[render] sample.pcap: %zu calls rendered (%zu at 16 kHz), %zu streams decoded "
+                  "with capture's packet counts, %zu talk segments\n",
+                  calls, wide, rendered, segs);
+    assert_int_equal(calls, 19);
+    assert_true(rendered >= 30);
+    assert_true(wide > 0);
+    ts_rmrf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_pcmu_loss_at_16k),
         cmocka_unit_test(test_pcmu_at_16k),
         cmocka_unit_test(test_undecodable),
+        cmocka_unit_test(test_sample_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
