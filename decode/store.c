@@ -450,6 +450,24 @@ static int delete_children(db_conn *c, const char *uuid, store_call_out *out)
     return CS_OK;
 }
 
+/* The schema's vocabularies; a value the contract may add later is stored
+ * as the neutral one rather than failing the whole call. */
+static const char *leg_role(const char *r)
+{
+    if (r && (strcmp(r, "inbound") == 0 || strcmp(r, "agent") == 0))
+        return r;
+    return "other";
+}
+
+static const char *leg_transport(const char *t)
+{
+    static const char *const ok[] = {"udp", "tcp", "tls", "sctp", "ws", "wss"};
+    for (size_t i = 0; t && i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(t, ok[i]) == 0)
+            return ok[i];
+    return NULL;
+}
+
 static int put_legs(db_conn *c, const callinfo *ci, txctx *x)
 {
     static const char sql[] =
@@ -467,7 +485,7 @@ static int put_legs(db_conn *c, const callinfo *ci, txctx *x)
                              l->call_id ? l->call_id : "",
                              opt(l->from_tag),
                              opt(l->to_tag),
-                             l->role,
+                             leg_role(l->role),
                              opt(l->from_user),
                              opt(l->to_user),
                              opt(l->ruri_user),
@@ -477,7 +495,7 @@ static int put_legs(db_conn *c, const callinfo *ci, txctx *x)
                              num(t[2], l->answer_us),
                              num(t[3], l->end_us),
                              num(t[4], fs),
-                             opt(l->transport)};
+                             leg_transport(l->transport)};
         db_result *r = NULL;
         int rc = db_query(c, sql, 15, p, &r);
         if (rc == CS_OK && (rc = db_result_int64(r, 0, 0, &x->leg_ids[i])) != CS_OK)

@@ -56,6 +56,19 @@
  * out->msg names the step and the server's message, out->sqlstate the
  * SQLSTATE ("" when none).
  *
+ * SECURITY: the strings come from call.json (hostile SIP text cut and
+ * validated by capture and callinfo): they only ever travel as bind
+ * parameters or as quoted elements of array-literal parameters, never as
+ * SQL text. Vocabularies the schema checks are normalised where a
+ * neutral value exists (leg role -> "other", transport -> NULL, stream
+ * direction -> "unknown", hold by -> "unknown", impossible SIP status/Q.850
+ * cause/CSeq -> NULL).
+ *
+ * BUGS: times the schema orders (ringing/answer/end >= invite, hold end >=
+ * start) are stored as captured; a pcap whose clock ran backwards can make
+ * the server refuse the call (CS_ERR_DB, the entry goes to failed/ with the
+ * constraint's name). rtp_streams.mos and rtcp_rtt_ms are left NULL.
+ *
  * Ownership: every argument is borrowed for the duration of the call;
  * nothing is kept. No global state. One db_conn per thread, as db.h says.
  */
