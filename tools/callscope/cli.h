@@ -18,19 +18,26 @@ typedef enum cli_format {
 
 /* The umbrella's configuration; filled by the stage skeleton. */
 typedef struct cli_config {
-    char *db_conninfo;        /* db.conninfo */
-    int64_t db_connect_tries; /* db.connect_tries */
+    char *db_conninfo;            /* db.conninfo */
+    int64_t db_connect_tries;     /* db.connect_tries */
+    char *archive_dir;            /* archive.dir: the archive root */
+    int64_t verify_progress_rows; /* verify.progress_rows */
 } cli_config;
 
 /* Command-line state beyond the configuration. */
 typedef struct cli_ctx {
     const cli_config *cfg;
-    int format;     /* cli_format, from --format */
-    char **args;    /* positional arguments after the command group name */
+    int format;            /* cli_format, from --format */
+    const char *from, *to; /* --from / --to (verify), NULL if not given */
+    const char *archive;   /* --archive (verify), overrides archive.dir; NULL if not given */
+    char **args;           /* positional arguments after the command group name */
     int nargs;
 } cli_ctx;
 
 /* `callscope db migrate|status`. Returns a cs_exit code. */
 int cmd_db(const cli_ctx *ctx);
+
+/* `callscope verify` (cmd_verify.c). Returns a cs_exit code. */
+int cmd_verify(const cli_ctx *ctx);
 
 #endif
