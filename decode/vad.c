@@ -1,10 +1,11 @@
 /*
  * vad.c — energy-based voice-activity detection with an adaptive noise floor.
  *
- * Design: see vad.h. State is a handful of numbers per channel: the DC
- * running sums of the current frame, eight sub-window
- * minima for the noise floor, the segment state machine and one pending
- * segment waiting to see whether the next one merges into it. Positions are
+ * Design: see vad.h. State is a handful of numbers per channel: the running
+ * sums of the current frame, the energies of the last stationary_ms of
+ * frames, eight sub-window minima for the noise floor, the segment state
+ * machine and one pending segment waiting to see whether the next one merges
+ * into it. Positions are
  * kept in samples (uint64_t) and converted to ms only when a segment is
  * reported, so results do not depend on how the caller cuts its blocks.
  *

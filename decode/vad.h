@@ -41,9 +41,12 @@
  * Parameters map one to one onto the decode stage's config keys
  * decode.vad_<field> (durations in ms, levels in dB).
  *
- * Not done: no spectral or zero-crossing cue (stationary tonal noise louder
- * than min_dbfs that starts the recording is taken as speech until the floor
- * rises to it, see docs/vad.md); no music detection.
+ * Not done: no spectral, pitch or zero-crossing cue, so non-stationary noise
+ * above floor + margin (babble, music on hold, typing) counts as speech; the
+ * first frame seeds the floor, so speech at the very first sample is found
+ * from its first pause on; a sound steadier than stationary_db for longer
+ * than stationary_ms (a held vowel, a hum) is cut after that time.
+ * docs/vad.md has the measurements behind the defaults.
  *
  * Ownership: vad_new allocates the detector, the caller frees it with
  * vad_free. The callback gets a pointer to a segment valid only during the
