@@ -34,6 +34,11 @@
 
 #include "error.h"
 
+/* The layout call.h promises: per-packet fields in the first cache line,
+ * call.pcap's per-frame fields in the second. */
+_Static_assert(offsetof(call, pcap) == 64, "call: hot fields fit one cache line");
+_Static_assert(offsetof(call_pcap, skipped_linktype) == 64, "call_pcap: hot fields fit one line");
+
 static const char *const dir_names[] = {"unknown", "customer_to_pbx", "pbx_to_customer",
                                         "agent_to_pbx", "pbx_to_agent"};
 
@@ -81,9 +86,8 @@ call_dir call_dir_reverse(call_dir d)
 
 call *call_new(uint64_t now_us)
 {
-    /* Cache-line aligned so the hot fields at its start share few lines. */
-    size_t size = (sizeof(call) + 63) / 64 * 64;
-    call *c = aligned_alloc(64, size);
+    /* Cache-line aligned (see the layout in call.h). */
+    call *c = aligned_alloc(_Alignof(call), sizeof(call));
     if (!c)
         return NULL;
     memset(c, 0, sizeof *c);
@@ -704,9 +708,12 @@ static call_stream *stream_new(call *c, const call_env *env, unsigned leg, call_
         unsigned ncap = c->capstreams ? c->capstreams * 2 : 4;
         if (ncap > env->max_streams)
             ncap = (unsigned)env->max_streams;
-        call_stream *ns = realloc(c->streams, ncap * sizeof *ns);
+        call_stream *ns = aligned_alloc(_Alignof(call_stream), ncap * sizeof *ns);
         if (!ns)
             return NULL;
+        if (c->nstreams)
+            memcpy(ns, c->streams, c->nstreams * sizeof *ns);
+        free(c->streams);
         c->streams = ns;
         c->capstreams = ncap;
     }
@@ -753,7 +760,9 @@ static void stream_note_ssrc(call_stream *s, uint32_t ssrc, uint64_t ts)
 static call_stream *stream_find(call *c, const call_env *env, unsigned leg, call_dir dir,
                                 uint32_t ssrc, const call_pkt *p, int *created)
 {
-    uint16_t *hint = (unsigned)dir < 5 ? &c->stream_hint[leg][dir] : NULL;
+    uint8_t *hint = leg < CALL_HINT_LEGS && dir >= CALL_DIR_CUSTOMER_TO_PBX && dir <= CALL_DIR_PBX_TO_AGENT
+                        ? &c->stream_hint[leg][dir - 1]
+                        : NULL;
     if (hint && *hint && *hint <= c->nstreams) {
         call_stream *h = &c->streams[*hint - 1];
         if (h->cur_ssrc == ssrc && h->leg == leg && h->dir == dir)
@@ -784,7 +793,7 @@ static call_stream *stream_find(call *c, const call_env *env, unsigned leg, call
             *created = 1;
     }
     if (s && hint)
-        *hint = (uint16_t)(s->index + 1);
+        *hint = s->index < 255 ? (uint8_t)(s->index + 1) : 0;
     return s;
 }
 

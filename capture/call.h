@@ -54,6 +54,7 @@
 #define CALL_REASON_MAX     96   /* bytes kept of a SIP reason text */
 #define CALL_SIGS           8    /* recent transactions remembered to spot retransmissions */
 #define CALL_REFUSED_KEEP   8    /* refused SSRCs remembered to count streams once */
+#define CALL_HINT_LEGS      4    /* legs with a stream hint (call.stream_hint) */
 #define CALL_SSRC_OVERLAP_US 1000000 /* old SSRC back within this of a change: 2 streams */
 
 typedef enum call_role { CALL_ROLE_INBOUND = 0, CALL_ROLE_AGENT, CALL_ROLE_OTHER } call_role;
@@ -200,13 +201,12 @@ typedef struct call_leg {
 
 typedef struct call_stream {
     /* Hot: read or written for every RTP packet, kept together at the start
-     * so a packet touches as few cache lines of the stream as possible. */
-    unsigned leg;
+     * of the (cache-line aligned) stream, followed by the hot part of st. */
+    _Alignas(64) unsigned leg;
     call_dir dir;
     uint32_t cur_ssrc;
     unsigned nssrcs;
     int te_pt;               /* -1 none */
-    unsigned npts;
     /* The decision for the last payload type seen (call.c): valid while
      * codec_gen equals the call's fmts_gen and the packet's PT is codec_pt. */
     uint32_t codec_gen;      /* 0: nothing cached */
@@ -214,11 +214,12 @@ typedef struct call_stream {
     int codec_clock;         /* RTP clock from the SDP, 0 unknown */
     int codec_cn;            /* the SDP names it "CN" */
     int codec_k;             /* its index in pts[], -1 not listed */
+    rtp_stream_stats st;
     struct {
         uint8_t pt;
         uint64_t packets;
     } pts[CALL_MAX_PTS];
-    rtp_stream_stats st;
+    unsigned npts;
     /* Cold: stream creation, SSRC changes, DTMF, RTCP, the end. */
     unsigned index;
     call_addr src, dst;      /* of its first packet */
@@ -257,32 +258,37 @@ typedef struct call_dtmf {
 
 /* call.pcap state; managed by callout.c. */
 typedef struct call_pcap {
-    spool_entry *entry;      /* the call's spool entry (owned until commit/abort) */
-    int fd;                  /* owned by the entry; -1 none */
+    /* per frame (64 bytes) */
+    int failed;              /* a write failed: no further frames */
     int linktype;            /* of the first frame; -1 before it */
+    int fd;                  /* owned by the entry; -1 none */
+    spool_entry *entry;      /* the call's spool entry (owned until commit/abort) */
     uint8_t *buf;            /* write buffer, CALLOUT_WBUF bytes */
     size_t len;
-    uint64_t frames, bytes;
-    uint64_t skipped_linktype, write_errors;
     uint64_t last_frame;     /* engine frame number last written (no double writes) */
-    int failed;              /* a write failed: no further frames */
+    uint64_t frames, bytes;
+    /* rare */
+    uint64_t skipped_linktype, write_errors;
 } call_pcap;
 
 typedef struct call {
-    struct call *prev, *next; /* engine's list of open calls */
-    /* Hot: read or written for every RTP packet (call.c, callout.c), kept
-     * together at the start of the (cache-line aligned) struct. */
-    unsigned nlegs, legs_ended;
-    call_stream *streams;
-    unsigned nstreams, capstreams;
+    /* Hot, first cache line: read or written for every RTP packet. */
+    _Alignas(64) unsigned nlegs;
+    unsigned nstreams;
+    call_stream *streams;    /* capstreams entries, 64-byte aligned */
     uint64_t last_activity_us;
-    uint64_t rtp_packets, rtcp_packets, malformed;
+    uint64_t rtp_packets, rtcp_packets;
     uint32_t fmts_gen;       /* bumped whenever a leg's payload-type sets change */
-    /* stream index + 1 last used per (leg, direction), 0 none: a hint,
-     * checked before use (call.c stream_find) */
-    uint16_t stream_hint[CALL_MAX_LEGS][5];
+    /* stream index + 1 last used per (leg, direction - 1) for the first
+     * CALL_HINT_LEGS legs, 0 none (or index > 254): a hint, checked before
+     * use (call.c stream_find) */
+    uint8_t stream_hint[CALL_HINT_LEGS][4];
+    /* Second cache line: what every frame written to call.pcap touches. */
     call_pcap pcap;
     /* Cold. */
+    struct call *prev, *next; /* engine's list of open calls */
+    unsigned legs_ended, capstreams;
+    uint64_t malformed;
     char uuid[UUID_STR_LEN + 1];
     call_leg *legs[CALL_MAX_LEGS];
     uint64_t streams_refused;   /* distinct streams refused (max_streams), see refused[] */

@@ -119,37 +119,40 @@ int rtcp_parse(const uint8_t *data, size_t len, rtcp_info *out);
  *   jitter_ms    jitter_ts * 1000 / clock_rate; max_jitter_ms its maximum.
  */
 typedef struct rtp_stream_stats {
-    /* identity seen */
-    uint32_t ssrc; /* current SSRC */
-    uint32_t ssrc_changes;
-    /* counts */
+    /* Ordered for the cache: the fields rtp_stats_update() reads or writes
+     * for every packet come first (about 150 bytes), then the duplicate
+     * ring (one word per packet), then the rest. */
     uint64_t packets;
     uint64_t bytes;
-    uint64_t duplicates;
-    uint64_t out_of_order;
+    uint64_t last_us;
+    uint64_t max_gap_us;
     uint64_t expected;
     uint64_t lost;
-    uint64_t seq_jumps;
-    /* timing */
-    uint64_t first_us, last_us;
-    uint64_t max_gap_us;
-    double jitter_ts;
-    double jitter_ms;
-    double max_jitter_ms;
+    uint32_t ssrc; /* current SSRC */
+    int started;
     /* private: RFC 3550 A.1 state of the current epoch (rtp.c) */
     uint16_t max_seq;
-    uint32_t bad_seq, probation;
+    uint32_t probation;
     uint64_t cycles;   /* starts at 1 << 16 so a late packet never goes below 0 */
     uint64_t base_ext; /* lowest extended sequence number of the epoch */
-    int in_epoch;      /* probation passed: base_ext/received_this_ssrc valid */
     uint64_t received_this_ssrc, expected_prior_sum, received_prior_sum;
+    int in_epoch;      /* probation passed: base_ext/received_this_ssrc valid */
     /* private: A.8 state */
     int jit_have_prev;
     int jit_rate;
     uint32_t jit_prev_ts;
     uint64_t jit_prev_us;
-    uint64_t seen_bits[16]; /* 1024-bit ring: bit (ext & 1023) set if ext seen */
-    int started;
+    double jitter_ts;
+    double jitter_ms;
+    double max_jitter_ms;
+    uint64_t seen_bits[16]; /* private: 1024-bit ring: bit (ext & 1023) set if ext seen */
+    /* rarely written */
+    uint32_t ssrc_changes;
+    uint32_t bad_seq; /* private (A.1) */
+    uint64_t duplicates;
+    uint64_t out_of_order;
+    uint64_t seq_jumps;
+    uint64_t first_us;
 } rtp_stream_stats;
 
 void rtp_stats_init(rtp_stream_stats *s);
