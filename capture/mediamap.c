@@ -1,7 +1,7 @@
 /*
  * mediamap.c — open-addressing hash table of media addresses (see mediamap.h).
  *
- * Layout: slots[cap] of {key, value, used}; cap is a power of two and the
+ * Layout: slots[cap] of {key, value} (32 bytes; family 0 = empty); cap is a power of two and the
  * table grows (doubling, rehash) before it passes half full, so a probe
  * sequence is short and always ends at an empty slot. Deletion shifts later
  * members of the probe run back (Knuth 6.4 algorithm R) instead of leaving
@@ -27,10 +27,16 @@ typedef struct mm_key {
     uint16_t port;
 } mm_key;
 
+/* 32 bytes, so a slot never straddles a cache line: the value's fields are
+ * stored after the 20-byte key instead of as an mm_value (which would pad
+ * the slot to 40). */
 typedef struct mm_slot {
     mm_key key;
-    mm_value val;
+    uint16_t leg;
+    uint8_t dir, rtcp;
+    void *owner;
 } mm_slot;
+_Static_assert(sizeof(mm_slot) == 32, "mm_slot is half a cache line");
 
 struct mediamap {
     mm_slot *slots;
@@ -84,6 +90,26 @@ static int mm_key_eq(const mm_key *a, const mm_key *b)
     return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+/* cap zeroed slots, cache-line aligned (cap >= MM_MIN_CAP: a whole number
+ * of lines). */
+static mm_slot *mm_slots_new(size_t cap)
+{
+    if (cap > SIZE_MAX / sizeof(mm_slot))
+        return NULL;
+    mm_slot *s = aligned_alloc(64, cap * sizeof(mm_slot));
+    if (s)
+        memset(s, 0, cap * sizeof(mm_slot));
+    return s;
+}
+
+static void mm_set(mm_slot *sl, const mm_value *v)
+{
+    sl->owner = v->owner;
+    sl->leg = v->leg;
+    sl->dir = v->dir;
+    sl->rtcp = v->rtcp;
+}
+
 mediamap *mediamap_new(size_t max_entries)
 {
     if (max_entries == 0)
@@ -92,7 +118,7 @@ mediamap *mediamap_new(size_t max_entries)
     if (!m)
         return NULL;
     m->cap = MM_MIN_CAP;
-    m->slots = calloc(m->cap, sizeof *m->slots);
+    m->slots = mm_slots_new(m->cap);
     if (!m->slots) {
         free(m);
         return NULL;
@@ -124,7 +150,7 @@ static size_t mm_find(const mediamap *m, const mm_key *k)
 static int mm_grow(mediamap *m)
 {
     size_t ncap = m->cap * 2;
-    mm_slot *ns = calloc(ncap, sizeof *ns);
+    mm_slot *ns = mm_slots_new(ncap);
     if (!ns)
         return CS_ERR_NOMEM;
     mm_slot *old = m->slots;
@@ -146,7 +172,7 @@ int mediamap_put(mediamap *m, int family, const uint8_t *addr, uint16_t port, co
         return rc;
     size_t i = mm_find(m, &k);
     if (m->slots[i].key.family) {
-        m->slots[i].val = *v;
+        mm_set(&m->slots[i], v);
         return CS_OK;
     }
     if (m->count >= m->max_entries)
@@ -158,7 +184,7 @@ int mediamap_put(mediamap *m, int family, const uint8_t *addr, uint16_t port, co
         i = mm_find(m, &k);
     }
     m->slots[i].key = k;
-    m->slots[i].val = *v;
+    mm_set(&m->slots[i], v);
     m->count++;
     return CS_OK;
 }
@@ -169,9 +195,13 @@ int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t po
     if (mm_make_key(family, addr, port, &k) != CS_OK)
         return 0;
     size_t i = mm_find(m, &k);
-    if (!m->slots[i].key.family)
+    const mm_slot *sl = &m->slots[i];
+    if (!sl->key.family)
         return 0;
-    *out = m->slots[i].val;
+    out->owner = sl->owner;
+    out->leg = sl->leg;
+    out->dir = sl->dir;
+    out->rtcp = sl->rtcp;
     return 1;
 }
 
@@ -182,7 +212,7 @@ int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, co
         return 0;
     size_t mask = m->cap - 1;
     size_t i = mm_find(m, &k);
-    if (!m->slots[i].key.family || (owner && m->slots[i].val.owner != owner))
+    if (!m->slots[i].key.family || (owner && m->slots[i].owner != owner))
         return 0;
     /* Backward-shift deletion: move up every later member of the run whose
      * home slot is not in (i, j]. */
