@@ -371,6 +371,8 @@ static void verify_row(vstate *v, const db_result *res, int i)
         v->expect_seq = r.seq + 1;
         memcpy(v->expect_prev, r.chain_hash, CHAIN_HASH_LEN);
         v->prev_in_range = 1;
+        v->head_seq = r.seq;
+        memcpy(v->head_hash, r.chain_hash, CHAIN_HASH_LEN);
         return;
     }
     v->verified += in_range;
@@ -582,9 +584,12 @@ int cmd_verify(const cli_ctx *ctx)
         return CS_EXIT_CONFIG;
     }
     struct stat st;
-    if (stat(v.root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cs_error("verify: archive root %s: %s", v.root,
-                 errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+    if (stat(v.root, &st) != 0) {
+        cs_error("verify: archive root %s: %s", v.root, strerror(errno));
+        return CS_EXIT_ENV;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cs_error("verify: archive root %s: not a directory", v.root);
         return CS_EXIT_ENV;
     }
     v.progress_rows = ctx->cfg->verify_progress_rows > 0 ? ctx->cfg->verify_progress_rows : 100000;
