@@ -29,8 +29,10 @@
  *      between words shorter than the hangover stay inside one segment.
  *   5. Segments shorter than min_segment_ms are dropped (clicks, bursts);
  *      a segment starting less than merge_gap_ms after the previous one ends
- *      is merged into it. A segment is reported once it can no longer merge,
- *      i.e. up to merge_gap_ms + hangover_ms after its end, or at vad_finish.
+ *      is merged into it. A segment is reported once it can no longer merge:
+ *      max(hangover_ms + frame_ms, merge_gap_ms) after its end (300 ms with
+ *      the defaults, measured), later only while a new one may still merge,
+ *      or at vad_finish.
  *
  * Times are milliseconds from the first sample fed (sample 0 = 0 ms), computed
  * from sample counts, so block sizes never change the result: feeding one

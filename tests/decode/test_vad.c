@@ -387,6 +387,57 @@ static void test_channel_start(void **state)
     free(x);
 }
 
+/* Streaming: each segment is reported no later than max(hangover + one
+ * frame, merge gap) after its end, plus the 20 ms block it was fed in. */
+typedef struct delay_probe {
+    vad *v;
+    int rate;
+    int64_t worst_ms;
+    size_t n;
+} delay_probe;
+
+static int delay_cb(void *user, const vad_segment *seg)
+{
+    delay_probe *d = user;
+    vad_stats st;
+    vad_get_stats(d->v, &st);
+    int64_t now_ms = (int64_t)(st.samples * 1000 / (uint64_t)d->rate);
+    if (now_ms - seg->end_ms > d->worst_ms)
+        d->worst_ms = now_ms - seg->end_ms;
+    d->n++;
+    return 0;
+}
+
+static void test_report_delay(void **state)
+{
+    (void)state;
+    int rate = 16000;
+    size_t n = (size_t)rate * 20;
+    int16_t *x = calloc(n, sizeof *x);
+    assert_non_null(x);
+    add_noise(x, n, -60., 3);
+    for (int k = 0; k < 6; k++)
+        add_burst(x, n, rate, 1000 + 3000 * k, 2200 + 3000 * k, -25.);
+    vad_params p;
+    vad_params_default(&p);
+    delay_probe d = {.rate = rate};
+    assert_int_equal(vad_new(&p, rate, 1, delay_cb, &d, &d.v), CS_OK);
+    for (size_t i = 0; i < n; i += 320)
+        assert_int_equal(vad_feed(d.v, x + i, n - i < 320 ? n - i : 320), CS_OK);
+    size_t before_finish = d.n;
+    assert_int_equal(vad_finish(d.v), CS_OK);
+    vad_free(d.v);
+    int64_t bound =
+        p.hangover_ms + p.frame_ms > p.merge_gap_ms ? p.hangover_ms + p.frame_ms : p.merge_gap_ms;
+    bound += 20;
+    printf("# report delay: worst %lld ms after the segment's end (bound %lld)\n",
+           (long long)d.worst_ms, (long long)bound);
+    assert_int_equal(d.n, 6);
+    assert_int_equal(before_finish, 6); /* all reported while streaming */
+    assert_true(d.worst_ms <= bound);
+    free(x);
+}
+
 static int stop_cb(void *user, const vad_segment *seg)
 {
     (void)seg;
@@ -1120,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_bursts_in_noise), cmocka_unit_test(test_merge_and_min_segment),
         cmocka_unit_test(test_clipping_and_dc), cmocka_unit_test(test_callback_stop_and_limit),
         cmocka_unit_test(test_noise_step),      cmocka_unit_test(test_channel_start),
+        cmocka_unit_test(test_report_delay),
     };
     const struct CMUnitTest truth[] = {
         cmocka_unit_test(test_truth_accuracy),
