@@ -43,7 +43,8 @@ run_suite() { # name, build target ("all" or one), cmake options...
     echo "== $name: ctest" >&2
     (cd "$dir" && ctest -j "$jobs" --output-on-failure --output-junit junit.xml "${ctest_extra[@]}") || rc=1
     local line
-    line=$(grep -m1 -o '<testsuite [^>]*>' "$dir/junit.xml" 2>/dev/null || true)
+    # the <testsuite ...> tag spans several lines, attributes tab-separated: flatten it
+    line=$(tr '\n\t' '  ' <"$dir/junit.xml" 2>/dev/null | grep -m1 -o '<testsuite [^>]*>' || true)
     local t f s
     t=$(sed -n 's/.* tests="\([0-9]*\)".*/\1/p' <<<"$line")
     f=$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$line")
