@@ -92,6 +92,8 @@ call *call_new(uint64_t now_us)
         return NULL;
     memset(c, 0, sizeof *c);
     c->fmts_gen = 1;
+    c->streams = c->streams_inline;
+    c->capstreams = CALL_INLINE_STREAMS;
     c->hold_open = -1;
     c->invite_us = now_us;
     c->last_activity_us = now_us;
@@ -108,7 +110,8 @@ void call_free(call *c)
         free(c->legs[i]->events);
         free(c->legs[i]);
     }
-    free(c->streams);
+    if (c->streams != c->streams_inline)
+        free(c->streams);
     free(c->dtmf);
     free(c->pcap.buf);
     free(c);
@@ -116,7 +119,9 @@ void call_free(call *c)
 
 size_t call_heap_bytes(const call *c)
 {
-    size_t n = sizeof *c + (size_t)c->capstreams * sizeof(call_stream);
+    size_t n = sizeof *c;
+    if (c->streams != c->streams_inline)
+        n += (size_t)c->capstreams * sizeof(call_stream);
     if (c->dtmf)
         n += CALL_MAX_DTMF * sizeof(call_dtmf);
     if (c->pcap.buf)
@@ -713,7 +718,8 @@ static call_stream *stream_new(call *c, const call_env *env, unsigned leg, call_
             return NULL;
         if (c->nstreams)
             memcpy(ns, c->streams, c->nstreams * sizeof *ns);
-        free(c->streams);
+        if (c->streams != c->streams_inline)
+            free(c->streams);
         c->streams = ns;
         c->capstreams = ncap;
     }

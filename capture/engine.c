@@ -465,8 +465,8 @@ static void on_l4(capture_engine *ce, const pkt_info *pi, uint64_t ts)
     if (pi->proto != PKT_PROTO_UDP)
         return;
     call_pkt p;
-    fill_pkt(pi, ts, &p);
     if (sipp) {
+        fill_pkt(pi, ts, &p);
         on_sip(ce, &p, pi->payload, pi->payload_len);
         return;
     }
@@ -474,15 +474,19 @@ static void on_l4(capture_engine *ce, const pkt_info *pi, uint64_t ts)
     int reversed = 0;
     if (!mediamap_get(ce->mm, pi->family, pi->dst, pi->dport, &v)) {
         if (!mediamap_get(ce->mm, pi->family, pi->src, pi->sport, &v)) {
-            if (ce->cfg.sip_any_port && sip_looks_like(pi->payload, pi->payload_len))
+            if (ce->cfg.sip_any_port && sip_looks_like(pi->payload, pi->payload_len)) {
+                fill_pkt(pi, ts, &p);
                 on_sip(ce, &p, pi->payload, pi->payload_len);
-            else
+            } else {
                 ce->cnt.rtp_unmatched++;
+            }
             return;
         }
         reversed = 1;
     }
     call *c = v.owner;
+    call_prefetch(c); /* overlaps the call's and its streams' cache misses */
+    fill_pkt(pi, ts, &p);
     call_rtp_out out;
     call_rtp(c, &v, reversed, &p, pi->payload, pi->payload_len, &ce->env, &out);
     if (out.rtcp)
