@@ -665,7 +665,7 @@ static entry_outcome process_entry(worker *w, const char *name)
             goto done;
         }
         if (rc != CS_OK) {
-            char why[SPOOL_REASON_MAX];
+            char why[SPOOL_REASON_MAX + 16]; /* spool_fail cuts at SPOOL_REASON_MAX */
             snprintf(why, sizeof why, "render: %s", err);
             out = entry_fail(w, name, rc, why);
             goto done;
@@ -845,8 +845,8 @@ static int worker_loop(worker *w)
             if (o != ENTRY_SKIPPED) {
                 worked++;
             }
-            if (o == ENTRY_FAILED) {
-                exit_code = CS_EXIT_PARTIAL;
+            if (o == ENTRY_FAILED && run->once) {
+                exit_code = CS_EXIT_PARTIAL; /* the daemon logs and counts, exits 0 */
             }
             if (o == ENTRY_RETRY) {
                 waiting++;

@@ -101,6 +101,7 @@ check_exactly_once() {
     # seq continuity and every chain hash set
     [[ $(q "SELECT count(*) FROM recordings WHERE chain_hash IS NULL") == 0 ]] || fail "a chain hash is NULL"
     [[ $(q "SELECT max(seq) - min(seq) + 1 FROM recordings") == "$want" ]] || fail "seq has a gap"
+    ! grep -l "AddressSanitizer\|runtime error:\|LeakSanitizer" "$T"/*.log 2>/dev/null || fail "sanitizer report in a log"
     "$CS" -q --db "$CI" verify --archive "$T/archive" >"$T/verify.out" 2>&1 || { cat "$T/verify.out" >&2; fail "callscope verify exit $?"; }
     for d in ready active; do
         [[ $(count_dir $d) == 0 ]] || fail "spool/$d holds $(count_dir $d) entries: $(ls "$T/spool/$d")"
