@@ -47,8 +47,8 @@ step "schema"
 
 step "pipeline over $capture"
 # Stages run here as they are built; each appends its part of the summary.
-# The spool of this run is var/quickstart/spool, emptied first: until the
-# decode stage exists nothing consumes it, and a re-run must not pile up.
+# The spool of this run is var/quickstart/spool, emptied first (decode below
+# consumes it; what a failed run left must not pile up).
 spool=var/quickstart/spool
 rm -rf "$spool" && mkdir -p "$spool"
 : >var/quickstart/empty.conf
@@ -67,5 +67,24 @@ if [[ -f $truth ]]; then
     jq -r '"  callgen made \(.calls | length) calls (seed \(.generator.seed)): " +
            ([.calls[].outcome] | group_by(.) | map("\(length) \(.[0])") | join(", "))' "$truth"
 fi
-echo "spool entries (call.json + call.pcap) are in $spool/ready/"
-echo "stages run: capture; next: decode (issue 4), transcribe (issue 5), scoring (issue 6)"
+
+# decode: every spooled call -> one FLAC under var/quickstart/archive/YYYY/MM/DD,
+# the call in the database, a transcribe job. The archive is kept across runs
+# (the database is too): a re-run finds the calls already archived and keeps
+# their files and rows.
+archive=var/quickstart/archive
+mkdir -p "$archive"
+CALLSCOPE_CONFIG=var/quickstart/empty.conf build/decode/callscope-decode --once \
+    --spool "$spool" --archive "$archive" --db "$conninfo" --json-stats var/quickstart/decode.json ||
+    { echo "quickstart: callscope-decode failed (exit $?; see $spool/failed/*/reason)" >&2; exit 1; }
+jq -r '"decode: \(.done) calls stored (\(.archived) newly archived, \(.already_archived) already), " +
+       "\(.failed) failed; \(.audio_s | round) s of audio at \(.x_realtime | round)x real time"' \
+    var/quickstart/decode.json
+psql "$conninfo" -XtA -F ' ' -c "SELECT 'database: ' || (SELECT count(*) FROM calls) || ' calls, ' ||
+    (SELECT count(*) FROM recordings) || ' recordings, ' ||
+    (SELECT count(*) FROM talk_segments) || ' talk segments, ' ||
+    (SELECT count(*) FROM jobs WHERE kind = 'transcribe' AND state = 'queued') || ' transcribe jobs queued'" 2>/dev/null || true
+"$cs" -q --db "$conninfo" verify --archive "$archive" | tail -1 ||
+    { echo "quickstart: callscope verify found problems" >&2; exit 1; }
+echo "recordings are in $archive/"
+echo "stages run: capture, decode; next: transcribe (issue 5), scoring (issue 6)"
