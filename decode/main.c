@@ -645,9 +645,14 @@ static entry_outcome process_entry(worker *w, const char *name)
                  ci->uuid);
         out = entry_fail(w, name, CS_ERR_MALFORMED, err);
         goto done;
-    } else if (rc != CS_ERR_NOTFOUND) {
+    } else if (rc == CS_ERR_DB_CONN || rc == CS_ERR_BUSY) {
         snprintf(err, sizeof err, "looking up the recording: %s", db_last_error(w->db));
         out = entry_dbdown(w, name, err);
+        goto done;
+    } else if (rc != CS_ERR_NOTFOUND) {
+        snprintf(err, sizeof err, "looking up the recording: %s (%s)", cs_err_msg(rc),
+                 db_last_error(w->db));
+        out = entry_retry(w, name, rc, err);
         goto done;
     }
 
@@ -754,6 +759,14 @@ static entry_outcome process_entry(worker *w, const char *name)
         w->c.done++;
         if (so.already_archived) {
             w->c.already++;
+            if (so.sha_differs) {
+                /* another process chained this call between our lookup and our
+                 * store, and our rename replaced its file with other bytes */
+                cs_log(CS_LOG_ERROR, ci->call_id,
+                       "%s: archived concurrently by another process; %s now differs from the "
+                       "chained sha256 %s (callscope verify will report it)",
+                       name, so.recording.path, so.recording.sha256_hex);
+            }
         } else if (so.recording.seq > 0) {
             w->c.archived++;
         } else {

@@ -11,9 +11,10 @@
 #             same capture spooled again and decoded again (-j 2): the same rows
 #             (seq, sha256, chain hash), the same files (inode and mtime: never
 #             rewritten), "already_archived" = every call. Exit codes 2/3/4.
-#   crash     60 calls; callscope-decode -j 2 (daemon) SIGKILLed with its whole
+#   crash     60 calls (then 20 more); callscope-decode -j 2 (daemon) SIGKILLed with its whole
 #             process group at random points 6 times, restarted each time;
-#             finally --once: every call archived exactly once (rows, distinct
+#             one worker SIGKILLed alone (the parent exits 70); SIGTERM (exit 0,
+#             nothing left in active/); finally --once: every call archived exactly once (rows, distinct
 #             paths, files), each file's sha256 the row's, the chain valid
 #             (callscope verify), no spool entry left, nothing failed.
 #   outage    a private PostgreSQL (deploy/pgctl.sh): the daemon stores a first
@@ -194,21 +195,50 @@ crash)
         setsid "$DEC" -j 2 --set decode.scan_interval=50ms --spool "$T/spool" --archive "$T/archive" \
             --db "$CI" >>"$T/daemon.log" 2>&1 &
         DAEMON=$!
-        # 50 .. 650 ms into the run: start-up, claims, renders, writes, commits
-        sleep "0.$((RANDOM % 6 + 0))$((RANDOM % 10))"
-        sleep 0.05
+        # 100 .. 1090 ms into the run: start-up, claims, renders, writes, commits
+        sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+        sleep 0.1
         kill -KILL -- "-$DAEMON" 2>/dev/null && kills=$((kills + 1))
         wait "$DAEMON" 2>/dev/null
         DAEMON=
         echo "round $round: $(q "SELECT count(*) FROM recordings") stored, $(count_dir ready) ready, $(count_dir active) claimed, $(flac_files) files" >&2
     done
     ((kills >= 5)) || fail "only $kills kills landed"
+    # A second batch for the next rounds (the first may be all done by now).
+    "$GEN" --seed 6 --scenario direct --calls 20 --start 2024-03-06T09:00:00Z -o "$T/direct2.pcap" >/dev/null || fail callgen
+    spool "$T/direct2.pcap"
+    N=$((N + 20))
+    # A worker killed alone: the parent stops the other and exits 70.
+    setsid "$DEC" -j 2 --set decode.scan_interval=50ms --spool "$T/spool" --archive "$T/archive" \
+        --db "$CI" >>"$T/daemon.log" 2>&1 &
+    DAEMON=$!
+    wait_for 20 bash -c "[[ \$(pgrep -P $DAEMON | wc -l) == 2 ]]" || fail "no two workers"
+    sleep 0.3
+    kill -KILL "$(pgrep -P "$DAEMON" | head -1)"
+    wait "$DAEMON"
+    rc=$?
+    DAEMON=
+    [[ $rc == 70 ]] || fail "a worker killed by SIGKILL: parent exit $rc, want 70"
+    # SIGTERM: the entry in hand is finished or released, exit 0, nothing left claimed.
+    before=$(q "SELECT count(*) FROM recordings")
+    setsid "$DEC" -j 2 --set decode.scan_interval=50ms --spool "$T/spool" --archive "$T/archive" \
+        --db "$CI" >>"$T/daemon.log" 2>&1 &
+    DAEMON=$!
+    wait_for 30 bash -c "(( \$(psql '$CI' -XtAc 'SELECT count(*) FROM recordings') > $before ))" ||
+        fail "the daemon stored nothing after the worker kill"
+    kill -TERM "$DAEMON"
+    wait "$DAEMON"
+    rc=$?
+    DAEMON=
+    [[ $rc == 0 ]] || fail "SIGTERM: exit $rc, want 0"
+    [[ $(count_dir active) == 0 ]] || fail "SIGTERM left $(count_dir active) entries claimed"
+    echo "after SIGTERM: $(q "SELECT count(*) FROM recordings") stored, $(count_dir ready) ready" >&2
     decode -q --once --json-stats "$T/final.json" 2>"$T/final.log"
     rc=$?
     [[ $rc == 0 ]] || fail "final --once exit $rc"
     [[ $(jq .failed "$T/final.json") == 0 ]] || fail "entries failed: $(cat "$T/final.json")"
     check_exactly_once $N
-    echo "PASS: decode crash: $kills SIGKILLs of decode -j 2, then --once: $N calls archived exactly once, chain valid, spool empty"
+    echo "PASS: decode crash: $kills SIGKILLs of decode -j 2, a worker kill (exit 70), SIGTERM (exit 0), then --once: $N calls archived exactly once, chain valid, spool empty"
     ;;
 
 outage)
