@@ -766,9 +766,10 @@ static void stream_note_ssrc(call_stream *s, uint32_t ssrc, uint64_t ts)
 static call_stream *stream_find(call *c, const call_env *env, unsigned leg, call_dir dir,
                                 uint32_t ssrc, const call_pkt *p, int *created)
 {
-    uint8_t *hint = leg < CALL_HINT_LEGS && dir >= CALL_DIR_CUSTOMER_TO_PBX && dir <= CALL_DIR_PBX_TO_AGENT
-                        ? &c->stream_hint[leg][dir - 1]
-                        : NULL;
+    uint8_t *hint =
+        leg < CALL_HINT_LEGS && dir >= CALL_DIR_CUSTOMER_TO_PBX && dir <= CALL_DIR_PBX_TO_AGENT
+            ? &c->stream_hint[leg][dir - 1]
+            : NULL;
     if (hint && *hint && *hint <= c->nstreams) {
         call_stream *h = &c->streams[*hint - 1];
         if (h->cur_ssrc == ssrc && h->leg == leg && h->dir == dir)
@@ -786,7 +787,8 @@ static call_stream *stream_find(call *c, const call_env *env, unsigned leg, call
             interleaved = 0;
             break;
         }
-        if (t->changed_us && t->prev_ssrc == ssrc && p->ts_us - t->changed_us < CALL_SSRC_OVERLAP_US)
+        if (t->changed_us && t->prev_ssrc == ssrc &&
+            p->ts_us - t->changed_us < CALL_SSRC_OVERLAP_US)
             interleaved = 1;
         if (!cand)
             cand = t;
