@@ -140,7 +140,7 @@ static const cfg_key decode_keys[] = {
                      "pause before an entry that failed transiently is tried again"),
     CFG_KEY_ENUM(decode_cfg, rate, "decode.rate", "auto", rate_names,
                  "recording sample rate: auto (16000 when any stream is wideband, else 8000), "
-                 "8000 or 16000"),
+                 "8000 (as auto: wideband calls stay 16000) or 16000 (always)"),
     CFG_KEY_DURATION(decode_cfg, scan_interval_ms, "decode.scan_interval", "1s", 10, 60 * MS_1S,
                      "rescan spool/ready/ this often when nothing woke us"),
     CFG_KEY_DURATION(decode_cfg, stats_interval_ms, "decode.stats_interval", "60s", 0, MS_1D,
@@ -1084,19 +1084,22 @@ static int run_workers(const decode_run *run, int n, decode_counters *total)
     int forwarded = 0, killed = 0;
     while (alive > 0) {
         int status;
-        pid_t p = waitpid(-1, &status, 0);
-        if (p < 0) {
-            if (errno == EINTR) {
-                if (cs_stage_stop_requested() && !forwarded) {
-                    forwarded = 1;
-                    for (int i = 0; i < n; i++) {
-                        if (pids[i] > 0) {
-                            kill(pids[i], SIGTERM);
-                        }
-                    }
+        if (cs_stage_stop_requested() && !forwarded) {
+            forwarded = 1;
+            for (int i = 0; i < n; i++) {
+                if (pids[i] > 0) {
+                    kill(pids[i], SIGTERM);
                 }
-                continue;
             }
+        }
+        /* polled, so a signal between the check and the wait is never missed */
+        pid_t p = waitpid(-1, &status, WNOHANG);
+        if (p == 0 || (p < 0 && errno == EINTR)) {
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (p < 0) {
             break;
         }
         for (int i = 0; i < n; i++) {
@@ -1188,6 +1191,10 @@ int main(int argc, char **argv)
         .once = o.once,
         .ropts = {.rate = cfg.rate == 2 ? 16000 : 0},
     };
+    if (cfg.rate == 1) {
+        cs_warn("decode.rate = 8000: calls with a wideband stream (G.722, Opus, L16/16000) are "
+                "still recorded at 16000 Hz (the renderer does not downsample)");
+    }
     double t0 = mono_s();
     char safe[512];
     cfg_mask_conninfo(cfg.db_conninfo ? cfg.db_conninfo : "", safe, sizeof safe);
