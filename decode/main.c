@@ -658,7 +658,7 @@ static entry_outcome process_entry(worker *w, const char *name)
 
     /* 4. render */
     if (ci->has_pcap) {
-        char pcap[4096];
+        char pcap[4096] = "";
         rc = spool_claimed_path(w->sp, name, "call.pcap", pcap, sizeof pcap);
         if (rc == CS_OK) {
             rc = render_call(ci, pcap, &run->ropts, &rr, err, sizeof err);
@@ -671,7 +671,13 @@ static entry_outcome process_entry(worker *w, const char *name)
         }
         if (rc != CS_OK) {
             char why[SPOOL_REASON_MAX + 16]; /* spool_fail cuts at SPOOL_REASON_MAX */
-            snprintf(why, sizeof why, "render: %s", err);
+            size_t plen = strlen(pcap);
+            /* the entry moves to failed/: name the file, not its active/ path */
+            if (plen > 0 && strncmp(err, pcap, plen) == 0) {
+                snprintf(why, sizeof why, "render: call.pcap%s", err + plen);
+            } else {
+                snprintf(why, sizeof why, "render: %s", err);
+            }
             out = entry_fail(w, name, rc, why);
             goto done;
         }

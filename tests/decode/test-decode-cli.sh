@@ -25,7 +25,9 @@
 #   badinput  the sample's calls plus a call.json that is not JSON, one without
 #             "legs", a call.pcap cut in half and one cut inside its file
 #             header: exit 1, each bad entry in failed/ with a reason naming
-#             the problem, every good call archived and stored.
+#             the problem, every good call archived and stored; a call whose
+#             stream's payload type does not match its SDP is stored with that
+#             stream unsupported_codec "payload type 111 never negotiated".
 #
 # Needs jq, psql, sha256sum. The test PostgreSQL's conninfo file is
 # $CALLSCOPE_TEST_PG (the ctest fixture); skips (77) without it.
@@ -298,6 +300,15 @@ badinput)
     mk headpcap 00000000-0000-4000-8000-000000000004
     truncate -s 10 "$T/headpcap/call.pcap"
     for e in notjson nolegs halfpcap headpcap; do mv "$T/$e" "$T/spool/ready/bad-$e"; done
+    # A payload type mismatched to the SDP: the Opus call's first stream says
+    # codec_pt 112 while its packets carry 111. Not an entry error: the call is
+    # stored, the stream says why it is silent.
+    opus=$(grep -l '"codec": *"opus"' "$T"/spool/ready/*/call.json | head -1)
+    [[ -n $opus ]] || fail "the sample has no Opus call"
+    cp -a "$(dirname "$opus")" "$T/ptmis"
+    jq '.uuid = "11111111-1111-4111-8111-111111111111" | .streams[0].codec_pt = 112 | .streams[0].payload_types = [112]' \
+        "$opus" >"$T/ptmis/call.json" || fail "jq"
+    mv "$T/ptmis" "$T/spool/ready/ptmismatch"
     decode -q --once --json-stats "$T/s.json" 2>"$T/d.log"
     rc=$?
     [[ $rc == 1 ]] || fail "exit $rc, want 1"
@@ -307,14 +318,20 @@ badinput)
         fail "notjson reason: $(r notjson)"
     grep -q '/legs' <<<"$(r nolegs)" || fail "nolegs reason should name /legs: $(r nolegs)"
     grep -q 'truncated' <<<"$(r halfpcap)" || fail "halfpcap reason: $(r halfpcap)"
-    grep -q 'call.pcap' <<<"$(r headpcap)" || fail "headpcap reason: $(r headpcap)"
+    grep -q "render: call.pcap: truncated dump file" <<<"$(r headpcap)" || fail "headpcap reason: $(r headpcap)"
     for e in notjson nolegs halfpcap headpcap; do
         [[ -f $T/spool/failed/bad-$e/call.json ]] || fail "failed/bad-$e lost its call.json"
         echo "  bad-$e: $(tail -1 "$T/spool/failed/bad-$e/reason")" >&2
     done
     [[ $(q "SELECT count(*) FROM calls WHERE uuid::text LIKE '00000000-%'") == 0 ]] || fail "a bad entry reached the database"
-    check_exactly_once "$n" 4
-    echo "PASS: decode bad input: 4 bad entries in failed/ with reasons, $n good calls archived, exit 1"
+    st=$(q "SELECT decode_status || '|' || coalesce(decode_reason, '') FROM rtp_streams
+            WHERE call_uuid = '11111111-1111-4111-8111-111111111111' ORDER BY id")
+    echo "  ptmismatch streams: $(tr '\n' ';' <<<"$st")" >&2
+    grep -q '^unsupported_codec|payload type 111 never negotiated' <<<"$st" ||
+        fail "mismatched payload type: want unsupported_codec 'payload type 111 never negotiated', got: $st"
+    grep -q '^ok|' <<<"$st" || fail "mismatched payload type: the other stream should decode: $st"
+    check_exactly_once $((n + 1)) 4
+    echo "PASS: decode bad input: 4 bad entries in failed/ with reasons, $n good calls + 1 with a mismatched payload type archived, exit 1"
     ;;
 *)
     echo "unknown part $PART" >&2
