@@ -36,10 +36,13 @@
  *   permanent (call.json malformed, call.pcap unreadable or truncated, the
  *   server refuses the call's data, the archive refuses the format)
  *       -> spool_fail: failed/X with "reason"; the daemon goes on;
- *   transient (out of memory, disk full or an I/O error writing the archive,
- *   serialization failures on every attempt)
+ *   transient (out of memory, serialization failures on every attempt)
  *       -> spool_release (back to ready/), retried after decode.retry_delay,
  *          at most decode.retries times, then failed/X;
+ *   archive not writable (disk full, quota, permissions, I/O error)
+ *       -> spool_release, not counted as an attempt (the disk is at fault,
+ *          not the call); daemon: pause decode.retry_delay, try again;
+ *          --once: exit 4 with the entries left in ready/;
  *   database unreachable (store says CS_ERR_DB_CONN) or schema missing
  *       -> spool_release, not counted as an attempt; the worker reconnects
  *          with back-off (db_ensure) before it claims anything again. Daemon:
@@ -230,14 +233,15 @@ static int apply_overrides(const decode_opts *o, decode_cfg *cfg, char *err, siz
 
 /* Plain data: workers send it to the parent through a pipe (< PIPE_BUF). */
 typedef struct decode_counters {
-    uint64_t claimed;  /* entries claimed */
-    uint64_t done;     /* entries stored and removed from the spool */
-    uint64_t failed;   /* entries moved to failed/ */
-    uint64_t retried;  /* entries released for a later retry (transient error) */
-    uint64_t db_waits; /* entries released because the database was unreachable */
-    uint64_t archived; /* recordings written (new rows) */
-    uint64_t already;  /* calls already archived: row and file kept */
-    uint64_t no_audio; /* calls stored without a recording */
+    uint64_t claimed;       /* entries claimed */
+    uint64_t done;          /* entries stored and removed from the spool */
+    uint64_t failed;        /* entries moved to failed/ */
+    uint64_t retried;       /* entries released for a later retry (transient error) */
+    uint64_t db_waits;      /* entries released because the database was unreachable */
+    uint64_t archive_waits; /* entries released because the archive could not be written */
+    uint64_t archived;      /* recordings written (new rows) */
+    uint64_t already;       /* calls already archived: row and file kept */
+    uint64_t no_audio;      /* calls stored without a recording */
     uint64_t reconnects;
     double audio_s; /* seconds of call audio rendered */
     double busy_s;  /* seconds spent on entries (claim to finish) */
@@ -250,6 +254,7 @@ static void counters_add(decode_counters *a, const decode_counters *b)
     a->failed += b->failed;
     a->retried += b->retried;
     a->db_waits += b->db_waits;
+    a->archive_waits += b->archive_waits;
     a->archived += b->archived;
     a->already += b->already;
     a->no_audio += b->no_audio;
@@ -260,13 +265,13 @@ static void counters_add(decode_counters *a, const decode_counters *b)
 
 static void log_counters(const decode_counters *c, const char *when)
 {
-    cs_info("%s: entries done=%llu failed=%llu retried=%llu db_waits=%llu; calls archived=%llu "
-            "already_archived=%llu no_audio=%llu; audio %.1f s in %.2f s busy (%.0fx real "
-            "time); reconnects=%llu",
+    cs_info("%s: entries done=%llu failed=%llu retried=%llu db_waits=%llu archive_waits=%llu; "
+            "calls archived=%llu already_archived=%llu no_audio=%llu; audio %.1f s in %.2f s "
+            "busy (%.0fx real time); reconnects=%llu",
             when, (unsigned long long)c->done, (unsigned long long)c->failed,
             (unsigned long long)c->retried, (unsigned long long)c->db_waits,
-            (unsigned long long)c->archived, (unsigned long long)c->already,
-            (unsigned long long)c->no_audio, c->audio_s, c->busy_s,
+            (unsigned long long)c->archive_waits, (unsigned long long)c->archived,
+            (unsigned long long)c->already, (unsigned long long)c->no_audio, c->audio_s, c->busy_s,
             c->busy_s > 0 ? c->audio_s / c->busy_s : 0.0, (unsigned long long)c->reconnects);
 }
 
@@ -308,8 +313,9 @@ typedef enum entry_outcome {
     ENTRY_SKIPPED = 0, /* claimed by someone else meanwhile */
     ENTRY_DONE,
     ENTRY_FAILED,
-    ENTRY_RETRY,  /* released, transient */
-    ENTRY_DBDOWN, /* released, the database is unreachable */
+    ENTRY_RETRY,   /* released, transient */
+    ENTRY_DBDOWN,  /* released, the database is unreachable */
+    ENTRY_ENVDOWN, /* released, the archive cannot be written (disk, permissions) */
 } entry_outcome;
 
 static defer_slot *defer_find(worker *w, const char *name)
@@ -533,13 +539,6 @@ static void stream_results(const callinfo *ci, const render_result *rr, store_st
     }
 }
 
-/* A system errno that says the environment (not the entry) is at fault. */
-static int errno_transient(int e)
-{
-    return e == ENOSPC || e == EDQUOT || e == EIO || e == ENOMEM || e == EMFILE || e == ENFILE ||
-           e == EAGAIN || e == EINTR;
-}
-
 static entry_outcome entry_fail(worker *w, const char *name, int err, const char *msg)
 {
     int rc = spool_fail(w->sp, name, err, msg);
@@ -584,6 +583,17 @@ static entry_outcome entry_dbdown(worker *w, const char *name, const char *msg)
     w->db_ok = 0;
     w->c.db_waits++;
     return ENTRY_DBDOWN;
+}
+
+static entry_outcome entry_envdown(worker *w, const char *name, const char *msg)
+{
+    int rc = spool_release(w->sp, name);
+    cs_error("%s: archive not writable (%s): entry back in ready/", name, msg);
+    if (rc != CS_OK) {
+        cs_error("%s: spool_release: %s", name, cs_err_msg(rc));
+    }
+    w->c.archive_waits++;
+    return ENTRY_ENVDOWN;
 }
 
 static entry_outcome process_entry(worker *w, const char *name)
@@ -706,11 +716,12 @@ static entry_outcome process_entry(worker *w, const char *name)
         };
         rc = archive_write(cfg->archive_dir, &aa, NULL, &ar);
         if (rc != CS_OK) {
-            if (rc == CS_ERR_IO || rc == CS_ERR_NOMEM || rc == CS_ERR_NOTFOUND ||
-                errno_transient(ar.sys_errno)) {
+            if (rc == CS_ERR_NOMEM) {
                 out = entry_retry(w, name, rc, ar.msg);
+            } else if (rc == CS_ERR_IO || rc == CS_ERR_NOTFOUND || ar.sys_errno != 0) {
+                out = entry_envdown(w, name, ar.msg); /* disk, permissions: not the call */
             } else {
-                out = entry_fail(w, name, rc, ar.msg);
+                out = entry_fail(w, name, rc, ar.msg); /* the format refuses this audio */
             }
             goto done;
         }
@@ -718,12 +729,16 @@ static entry_outcome process_entry(worker *w, const char *name)
         if (cfg->keep_pcap) {
             char pcap[4096];
             archive_result pr;
+            memset(&pr, 0, sizeof pr);
             rc = spool_claimed_path(w->sp, name, "call.pcap", pcap, sizeof pcap);
             if (rc == CS_OK) {
                 rc = archive_copy_pcap(cfg->archive_dir, ci->uuid, ci->invite_us, pcap, NULL, &pr);
+            } else {
+                snprintf(pr.msg, sizeof pr.msg, "spool path too long");
             }
             if (rc != CS_OK) {
-                out = entry_retry(w, name, rc, pr.msg);
+                out = rc == CS_ERR_NOMEM ? entry_retry(w, name, rc, pr.msg)
+                                         : entry_envdown(w, name, pr.msg);
                 goto done;
             }
         }
@@ -851,7 +866,7 @@ static int worker_loop(worker *w)
         }
         size_t worked = 0, waiting = 0;
         double now = mono_s(), earliest = 0;
-        int dbdown = 0;
+        int dbdown = 0, envdown = 0;
         for (size_t i = 0; i < n && !cs_stage_stop_requested(); i++) {
             defer_slot *d = defer_find(w, items[i].name);
             if (d != NULL && d->not_before > now) {
@@ -878,6 +893,10 @@ static int worker_loop(worker *w)
                 dbdown = 1;
                 break;
             }
+            if (o == ENTRY_ENVDOWN) {
+                envdown = 1;
+                break;
+            }
             now = mono_s();
             if (next_stats > 0 && now >= next_stats) {
                 next_stats = now + stats_every;
@@ -886,6 +905,20 @@ static int worker_loop(worker *w)
         }
         if (dbdown) {
             continue; /* reconnect first */
+        }
+        if (envdown) {
+            if (run->once) {
+                return CS_EXIT_ENV; /* the entries stay in ready/ */
+            }
+            /* daemon: wait decode.retry_delay (at least 1 s), then try again */
+            double until =
+                mono_s() +
+                (cfg->retry_delay_ms < 1000 ? 1.0 : (double)cfg->retry_delay_ms / 1000.0);
+            while (!cs_stage_stop_requested() && mono_s() < until) {
+                struct timespec ts = {0, 100 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+            continue;
         }
         now = mono_s();
         if (next_stats > 0 && now >= next_stats) {
@@ -1016,6 +1049,7 @@ static int write_json_stats(const char *path, const decode_counters *c, double e
     json_kv_uint(w, "failed", c->failed);
     json_kv_uint(w, "retried", c->retried);
     json_kv_uint(w, "db_waits", c->db_waits);
+    json_kv_uint(w, "archive_waits", c->archive_waits);
     json_kv_uint(w, "archived", c->archived);
     json_kv_uint(w, "already_archived", c->already);
     json_kv_uint(w, "no_audio", c->no_audio);

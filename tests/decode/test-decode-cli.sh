@@ -28,6 +28,8 @@
 #             the problem, every good call archived and stored; a call whose
 #             stream's payload type does not match its SDP is stored with that
 #             stream unsupported_codec "payload type 111 never negotiated".
+#             Before that, an archive that cannot be written (a file where
+#             2024/ goes): exit 4, no good entry in failed/, none left claimed.
 #
 # Needs jq, psql, sha256sum. The test PostgreSQL's conninfo file is
 # $CALLSCOPE_TEST_PG (the ctest fixture); skips (77) without it.
@@ -309,6 +311,16 @@ badinput)
     jq '.uuid = "11111111-1111-4111-8111-111111111111" | .streams[0].codec_pt = 112 | .streams[0].payload_types = [112]' \
         "$opus" >"$T/ptmis/call.json" || fail "jq"
     mv "$T/ptmis" "$T/spool/ready/ptmismatch"
+    # The archive cannot be written (a file where the year directory goes):
+    # not the calls' fault, so exit 4 and every good entry stays in ready/.
+    touch "$T/archive/2024"
+    decode -q --once --json-stats "$T/s0.json" 2>"$T/d0.log"
+    rc=$?
+    [[ $rc == 4 ]] || fail "archive not writable: exit $rc, want 4"
+    [[ $(jq .archive_waits "$T/s0.json") == 1 && $(jq .done "$T/s0.json") == 0 ]] || fail "archive not writable: $(cat "$T/s0.json")"
+    [[ $(find "$T/spool/failed" -mindepth 1 -maxdepth 1 ! -name 'bad-*' | wc -l) == 0 ]] || fail "archive not writable: a good entry went to failed/"
+    [[ $(count_dir active) == 0 ]] || fail "archive not writable: an entry stayed claimed"
+    rm "$T/archive/2024"
     decode -q --once --json-stats "$T/s.json" 2>"$T/d.log"
     rc=$?
     [[ $rc == 1 ]] || fail "exit $rc, want 1"
