@@ -246,6 +246,7 @@ compare_stream() {
         line+=" $segments_v segment(s), $changes_v offset changes, corr $corr_v,"
         line+=" offset $offset_ms_v ms (range $min_ms_v..$max_ms_v)"
         echo "$line" >>"$d/report"
+        echo "pk $checked_v $exact_v $cut_v $min_ms_v $max_ms_v" >>"$d/counts"
         if [ "$ok" -eq 1 ]; then
             if [ "$exact_v" -eq "$checked_v" ]; then
                 echo "exact $c" >>"$d/counts"
@@ -341,7 +342,7 @@ for f in "$PCAPS"/*; do
 done
 wait
 
-NFILES=0 NCALLS=0 NEXACT=0 NCUT=0 NCORR=0 NUNSUP=0 NEMPTY=0 NEXCEPTED=0 NDIFF=0
+NFILES=0 NCALLS=0 NEXACT=0 NCUT=0 NCORR=0 PCHECK=0 PEXACT=0 PCUT=0 OFFS='' NUNSUP=0 NEMPTY=0 NEXCEPTED=0 NDIFF=0
 for name in "${NAMES[@]}"; do
     d=$T/$name
     NFILES=$((NFILES + 1))
@@ -354,6 +355,9 @@ for name in "${NAMES[@]}"; do
     sed "s/^/    $name: /" "$d/report"
     ex=$(grep -c '^exact' "$d/counts") cu=$(grep -c '^cut' "$d/counts") co=$(grep -c '^corr' "$d/counts")
     un=$(grep -c '^unsupported' "$d/counts") em=$(grep -c '^empty' "$d/counts")
+    read -r pc pe pu <<<"$(awk '$1 == "pk" { c += $2; e += $3; u += $4 } END { print c + 0, e + 0, u + 0 }' "$d/counts")"
+    PCHECK=$((PCHECK + pc)) PEXACT=$((PEXACT + pe)) PCUT=$((PCUT + pu))
+    OFFS+=" $(awk '$1 == "pk" { print $5, $6 }' "$d/counts" | tr '\n' ' ')"
     NEXACT=$((NEXACT + ex)) NCUT=$((NCUT + cu)) NCORR=$((NCORR + co)) NUNSUP=$((NUNSUP + un)) NEMPTY=$((NEMPTY + em))
     nbad=0 nexc=0
     while IFS=$'\t' read -r key msg; do
@@ -381,6 +385,9 @@ echo "shared audio: $NFILES files, $NCALLS calls; SSRC streams: $NEXACT sample-e
     "$NCUT sample-exact but for packets cut at an anchor step, $NCORR within correlation," \
     "$NUNSUP unsupported codec (reason checked), $NEMPTY without RTP; $NEXCEPTED excepted differences" \
     "(${#EXC_FILE[@]} exception lines), $NDIFF unexplained differences"
+echo "packets compared: $PCHECK, $PEXACT sample-exact, $PCUT cut at an anchor step, $((PCHECK - PEXACT - PCUT)) neither (excepted streams);" \
+    "offsets from the nominal place: $(tr ' ' '\n' <<<"$OFFS" | awk 'NF { if (n == 0 || $1 < lo) lo = $1; if (n == 0 || $1 > hi) hi = $1; n++ }
+        END { if (n) printf "%.3f..%.3f ms", lo, hi; else printf "none" }')"
 if [ "$NFILES" -eq 0 ]; then
     echo "SKIP: no capture in $PCAPS"
     exit 77
