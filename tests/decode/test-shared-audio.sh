@@ -306,9 +306,21 @@ check_file() {
             printf 'call %s render\t%s\n' "$(jq -r .call_id "$e/call.json")" "$(head -1 "$d/$en.r/err")" >>"$d/diffs"
             continue
         fi
-        echo "call $(jq -r .call_id "$e/call.json"): $(cut -d' ' -f1,2 "$d/$en.r/info" | awk '{ printf "%.3f s at %d Hz", $2 / $1, $1 }')" >>"$d/report"
-        while IFS=$'\t' read -r _ chn _ _ _ _ sport _; do
-            [ "$chn" = 1 ] || [ "$chn" = 2 ] && dports+=(-d "udp.port==$sport,rtp")
+        # the recording lasts exactly as long as the call: round((end - invite) * rate)
+        local rate frames inv end cid
+        read -r rate frames inv end _ <"$d/$en.r/info"
+        cid=$(jq -r .call_id "$e/call.json")
+        if ! awk -v r="$rate" -v f="$frames" -v i="$inv" -v e="$end" \
+            'BEGIN { x = (e - i) * r / 1e6; exit !(f == int(x + 0.5)) }'; then
+            printf 'call %s duration\t%s samples at %s Hz for a call of %s us\n' "$cid" "$frames" "$rate" "$((end - inv))" >>"$d/diffs"
+        fi
+        echo "call $cid: $(awk -v r="$rate" -v f="$frames" 'BEGIN { printf "%.3f s at %d Hz", f / r, r }'), as long as the call" >>"$d/report"
+        while IFS=$'\t' read -r idx chn codec _ _ src sport dst dport _; do
+            if [ "$chn" = 1 ] || [ "$chn" = 2 ]; then
+                dports+=(-d "udp.port==$sport,rtp")
+            else
+                echo "stream $idx $codec ($src:$sport->$dst:$dport): not rendered (channel 0: agent leg or direction unknown)" >>"$d/report"
+            fi
         done <"$d/$en.r/streams.tsv"
     done
     # one tshark export of the RTP for all of them (innermost IP header last)
