@@ -811,8 +811,10 @@ static entry_outcome process_entry(worker *w, const char *name)
     }
     if (rc == CS_ERR_DB &&
         (strncmp(so.sqlstate, "42", 2) == 0 || strncmp(so.sqlstate, "3F", 2) == 0)) {
-        /* undefined table/column: the schema, not the call */
-        out = entry_dbdown(w, name, so.msg);
+        /* undefined table/column, no privilege: the schema or the role, not
+         * the call's data — retried (an operator may fix it meanwhile), then
+         * failed/ (a missing schema is caught before any claim, worker_db) */
+        out = entry_retry(w, name, rc, so.msg);
     } else if (store_err_retryable(rc)) {
         out = entry_retry(w, name, rc, so.msg);
     } else {

@@ -10,7 +10,8 @@
 #             talk segments, spool empty, `callscope verify` exit 0; then the
 #             same capture spooled again and decoded again (-j 2): the same rows
 #             (seq, sha256, chain hash), the same files (inode and mtime: never
-#             rewritten), "already_archived" = every call. Exit codes 2/3/4.
+#             rewritten), "already_archived" = every call. Exit codes 2/3/4
+#             (4: unreachable database, database without the schema).
 #   crash     60 calls (then 20 more); callscope-decode -j 2 (daemon) SIGKILLed with its whole
 #             process group at random points 6 times, restarted each time;
 #             one worker SIGKILLed alone (the parent exits 70); SIGTERM (exit 0,
@@ -184,6 +185,15 @@ e2e)
     rc=$?
     [[ $rc == 4 ]] || fail "unreachable database: exit $rc, want 4"
     [[ $(count_dir ready) == "$n" ]] || fail "unreachable database: $(count_dir ready) of $n entries left in ready/"
+    # A database without the schema: exit 4, told to migrate, entries kept.
+    psql "$ADMIN" -Xqc "CREATE DATABASE ${DB}_empty" || fail "CREATE DATABASE"
+    "$DEC" --once --spool "$T/spool" --archive "$T/archive" --db "${ADMIN/dbname=postgres/dbname=${DB}_empty}" \
+        2>"$T/empty.log"
+    rc=$?
+    psql "$ADMIN" -Xqc "DROP DATABASE ${DB}_empty"
+    [[ $rc == 4 ]] || fail "database without schema: exit $rc, want 4"
+    grep -q "callscope db migrate" "$T/empty.log" || fail "no hint to migrate: $(cat "$T/empty.log")"
+    [[ $(count_dir ready) == "$n" ]] || fail "database without schema: entries left ready: $(count_dir ready)"
     "$DEC" --help | grep -q -- '--once' || fail "--help lacks --once"
     echo "PASS: decode e2e: $n calls archived and stored once, idempotent on a second run, exit codes"
     ;;
