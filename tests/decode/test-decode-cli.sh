@@ -12,6 +12,8 @@
 #             (seq, sha256, chain hash), the same files (inode and mtime: never
 #             rewritten), "already_archived" = every call. Exit codes 2/3/4
 #             (4: unreachable database, database without the schema).
+#             Last, archive.format=opus + archive.keep_pcap on 5 more calls:
+#             Ogg Opus files and pcaps beside them, rows "opus", verify exit 0.
 #   crash     60 calls (then 20 more); callscope-decode -j 2 (daemon) SIGKILLed with its whole
 #             process group at random points 6 times, restarted each time;
 #             one worker SIGKILLed alone (the parent exits 70); SIGTERM (exit 0,
@@ -194,8 +196,22 @@ e2e)
     [[ $rc == 4 ]] || fail "database without schema: exit $rc, want 4"
     grep -q "callscope db migrate" "$T/empty.log" || fail "no hint to migrate: $(cat "$T/empty.log")"
     [[ $(count_dir ready) == "$n" ]] || fail "database without schema: entries left ready: $(count_dir ready)"
+    # archive.format=opus with archive.keep_pcap: Ogg Opus files and the
+    # call's pcap beside each, rows say opus, the whole chain still verifies.
+    rm -rf "$T/spool/ready/"*
+    "$GEN" --seed 12 --scenario codecs --calls 5 --start 2024-05-01T08:00:00Z -o "$T/codecs.pcap" >/dev/null || fail callgen
+    spool "$T/codecs.pcap"
+    decode -q --once --set archive.format=opus --set archive.keep_pcap=yes 2>"$T/d3.log"
+    rc=$?
+    [[ $rc == 0 ]] || fail "opus --once exit $rc"
+    nopus=$(find "$T/archive/2024/05" -name '*.opus' | wc -l)
+    npcap=$(find "$T/archive/2024/05" -name '*.pcap' | wc -l)
+    [[ $nopus == 5 && $npcap == 5 ]] || fail "opus run: $nopus .opus and $npcap .pcap files, want 5 and 5"
+    [[ $(q "SELECT count(*) FROM recordings WHERE format = 'opus' AND path LIKE '2024/05/01/%.opus'") == 5 ]] || fail "opus rows"
+    head -c 4 "$(find "$T/archive/2024/05" -name '*.opus' | head -1)" | grep -q OggS || fail "an .opus file is not Ogg"
+    "$CS" -q --db "$CI" verify --archive "$T/archive" >"$T/verify.out" 2>&1 || { cat "$T/verify.out" >&2; fail "verify after the opus run"; }
     "$DEC" --help | grep -q -- '--once' || fail "--help lacks --once"
-    echo "PASS: decode e2e: $n calls archived and stored once, idempotent on a second run, exit codes"
+    echo "PASS: decode e2e: $n calls archived and stored once, idempotent on a second run, exit codes, 5 more as Ogg Opus + pcap"
     ;;
 
 crash)
