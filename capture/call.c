@@ -394,6 +394,15 @@ void call_media_release(call *c, mediamap *mm)
     c->nmedia = 0;
 }
 
+/* RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP, UDP/TLS/RTP/SAVPF: SRTP profiles. */
+static uint8_t proto_is_srtp(cs_str proto)
+{
+    for (size_t i = 0; i + 4 <= proto.len; i++)
+        if (cs_str_ieq_c((cs_str){proto.p + i, 4}, "SAVP"))
+            return 1;
+    return 0;
+}
+
 static unsigned leg_sdp(call *c, call_leg *l, const sdp *sd, int from_caller, const call_env *env)
 {
     unsigned flags = 0;
@@ -404,9 +413,11 @@ static unsigned leg_sdp(call *c, call_leg *l, const sdp *sd, int from_caller, co
         c->fmts_gen++; /* streams' cached codec decisions are stale */
         fs->n = 0;
         fs->te_pt = -1;
+        fs->srtp = proto_is_srtp(am->proto);
         for (size_t i = 0; i < am->nfmt && fs->n < CALL_MAX_FMTS; i++) {
             const sdp_format *f = &am->fmt[i];
             fs->f[fs->n].pt = (uint8_t)f->pt;
+            fs->f[fs->n].channels = f->channels > 0 && f->channels < 256 ? (uint8_t)f->channels : 1;
             copy_str(fs->f[fs->n].enc, sizeof fs->f[fs->n].enc, f->encoding);
             fs->f[fs->n].clock = f->clock > 0 ? (uint32_t)f->clock : 0;
             if (cs_str_ieq_c(f->encoding, "telephone-event") && fs->te_pt < 0)
@@ -674,6 +685,27 @@ int call_stream_codec(const call *c, const call_stream *s, int *pt, const char *
         return 0;
     fmts_for(c->legs[s->leg], s->dir, best, clock, enc);
     return 1;
+}
+
+void call_stream_format(const call *c, const call_stream *s, int *channels, int *srtp)
+{
+    int pt, clock;
+    const char *enc;
+    *channels = 0;
+    *srtp = 0;
+    if (!call_stream_codec(c, s, &pt, &enc, &clock))
+        return;
+    const call_leg *l = c->legs[s->leg];
+    int side = recv_side(s->dir);
+    for (int k = 0; k < 2; k++) {
+        const call_fmtset *fs = &l->fmts[k == 0 ? side : !side];
+        for (unsigned i = 0; i < fs->n; i++)
+            if (fs->f[i].pt == pt) {
+                *channels = fs->f[i].channels;
+                *srtp = fs->srtp;
+                return;
+            }
+    }
 }
 
 static int te_pt_for(const call_leg *l, call_dir d)

@@ -152,10 +152,12 @@ typedef struct call_fmtset {
     unsigned n;
     struct {
         uint8_t pt;
+        uint8_t channels; /* rtpmap's channel count, 1 unless given */
         char enc[24];
         uint32_t clock;
     } f[CALL_MAX_FMTS];
-    int te_pt; /* telephone-event payload type, -1 none */
+    int te_pt;    /* telephone-event payload type, -1 none */
+    uint8_t srtp; /* the m= line's protocol is SRTP (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP[F]) */
 } call_fmtset;
 
 typedef struct call_sig {
@@ -402,6 +404,10 @@ void call_rtp(call *c, const mm_value *v, int reversed, const call_pkt *p, const
  * CN excluded) and its encoding and clock from the leg's SDP ("" and 0 when
  * the SDP did not say). Returns 0 when the stream has no audio packets. */
 int call_stream_codec(const call *c, const call_stream *s, int *pt, const char **enc, int *clock);
+/* The channel count of the stream's codec (call_stream_codec's payload type)
+ * as the SDP gave it, 0 when unknown, and whether the SDP that announced it
+ * offered SRTP (the payload is then encrypted and cannot be decoded). */
+void call_stream_format(const call *c, const call_stream *s, int *channels, int *srtp);
 
 /* The direction opposite to d (customer_to_pbx <-> pbx_to_customer, ...). */
 call_dir call_dir_reverse(call_dir d);

@@ -321,6 +321,14 @@ static void write_stream(json_w *w, const call *c, const call_stream *s)
         json_int(w, clock);
     else
         json_null(w);
+    int channels, srtp;
+    call_stream_format(c, s, &channels, &srtp);
+    json_key(w, "channels");
+    if (channels > 0)
+        json_int(w, channels);
+    else
+        json_null(w);
+    json_kv_bool(w, "srtp", srtp);
     json_key(w, "telephone_event_pt");
     if (s->te_pt >= 0)
         json_int(w, s->te_pt);

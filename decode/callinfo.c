@@ -427,6 +427,13 @@ static void rd_stream(ctx *c, const jsonp_val *o, ci_stream *s)
     rd_int(c, o, "codec_pt", &s->codec_pt, NULLOK, 0, 127);
     rd_int(c, o, "clock_rate", &s->clock_rate, NULLOK, 1, 1000000);
     rd_int(c, o, "telephone_event_pt", &s->telephone_event_pt, NULLOK, 0, 127);
+    /* added to version 1 later: absent in entries written before */
+    s->channels = CI_NONE;
+    s->srtp = 0;
+    if (jsonp_get(o, "channels"))
+        rd_int(c, o, "channels", &s->channels, NULLOK, 1, 255);
+    if (jsonp_get(o, "srtp"))
+        rd_bool(c, o, "srtp", &s->srtp);
     rd_count(c, o, "packets", &s->packets);
     rd_count(c, o, "bytes", &s->bytes);
     rd_count(c, o, "expected", &s->expected);

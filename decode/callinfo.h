@@ -120,6 +120,8 @@ typedef struct ci_stream {
     int64_t codec_pt;           /* CI_NONE when null, else 0..127 */
     int64_t clock_rate;         /* CI_NONE when null */
     int64_t telephone_event_pt; /* CI_NONE when null, else 0..127 */
+    int64_t channels;           /* SDP channel count of the codec; CI_NONE when null or absent */
+    int srtp;                   /* the SDP offered SRTP: payloads are encrypted (0 when absent) */
     int64_t packets, bytes, expected, lost, duplicates, out_of_order;
     double jitter_ms, max_jitter_ms, max_gap_ms;
     int64_t ssrc_changes;

@@ -155,12 +155,20 @@ static pt_slot *classify(sctx *s, int pt)
     dc_codec_info info;
     char why[RENDER_REASON_MAX] = "";
     dc_kind kind;
+    if (cs->srtp) {
+        /* SRTP: the payload is ciphertext; decoding it would archive noise */
+        slot->state = PT_REFUSED;
+        set_reason(s->st, "SRTP (encrypted payload): not decodable without the keys");
+        return slot;
+    }
     if (cs->codec_pt == pt) {
         if (!cs->codec || cs->clock_rate == CI_NONE) {
             snprintf(why, sizeof why, "payload type %d has no codec in call.json", pt);
             kind = DC_KIND_UNSUPPORTED;
         } else {
-            int channels = strcasecmp(cs->codec, "opus") == 0 ? 2 : 0;
+            int channels = cs->channels != CI_NONE ? (int)cs->channels
+                           : strcasecmp(cs->codec, "opus") == 0 ? 2
+                                                                : 0;
             kind = dc_codec_lookup(cs_str_c(cs->codec), (int)cs->clock_rate, channels, CS_STR_NULL,
                                    &info, why, sizeof why);
         }

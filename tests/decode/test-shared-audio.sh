@@ -172,7 +172,11 @@ compare_stream() {
         nsrtp=$(awk -F'\t' -v s="$src" -v sp="$sport" -v t="$dst" -v tp="$dport" '
             { sa = ($1 != "") ? $1 : $2; da = ($4 != "") ? $4 : $5 }
             sa == s && $3 == sp && da == t && $6 == tp && $14 != "" { n++ } END { print n + 0 }' "$d/rtp.tsv")
-        if [ "$nsrtp" -gt 0 ]; then
+        if [ "$nsrtp" -gt 0 ] && [ "$ndec" = 0 ] && [[ $reason == SRTP* ]]; then
+            # encrypted: nothing decoded, the stream says why, the call rendered as silence
+            echo "$key: SRTP ($nsrtp encrypted packets), not decoded, as it should be: $reason" >>"$d/report"
+            echo unsupported >>"$d/counts"
+        elif [ "$nsrtp" -gt 0 ]; then
             printf '%s srtp\ttshark: %s SRTP packets (encrypted payload) on this 4-tuple; the renderer decoded %s of %s packets as %s audio (reason "%s")\n' \
                 "$key" "$nsrtp" "$ndec" "$npk" "$codec" "$reason" >>"$d/diffs"
         elif [ "$npk" = 0 ]; then

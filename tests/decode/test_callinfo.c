@@ -224,6 +224,8 @@ static void L_stream(lst *l, const ci_stream *s)
     L_str(l, "codec", s->codec);
     L_int(l, "codec_pt", s->codec_pt);
     L_int(l, "clock_rate", s->clock_rate);
+    L_int(l, "channels", s->channels);
+    L_bool(l, "srtp", s->srtp);
     L_int(l, "telephone_event_pt", s->telephone_event_pt);
     L_int(l, "packets", s->packets);
     L_int(l, "bytes", s->bytes);
