@@ -59,33 +59,10 @@ mkdir -p "$T/home"
 FAILS=0
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 
-# exceptions.txt: FILE <TAB> KEY-PATTERN (shell glob) <TAB> REASON
-EXC_FILE=() EXC_KEY=() EXC_WHY=() EXC_USED=()
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-    lineno=$((lineno + 1))
-    case $line in '' | '#'*) continue ;; esac
-    IFS=$'\t' read -r ef ek ew <<<"$line"
-    if [ -z "$ef" ] || [ -z "${ek:-}" ] || [ -z "${ew:-}" ]; then
-        fail "exceptions.txt:$lineno: want FILE<TAB>KEY<TAB>REASON: $line"
-        continue
-    fi
-    EXC_FILE+=("$ef") EXC_KEY+=("$ek") EXC_WHY+=("$ew") EXC_USED+=(0)
-done <"$EXCEPTIONS"
-
-# excepted FILE KEY: sets WHY to the reason and marks the line used, or fails
-excepted() {
-    local i
-    for i in "${!EXC_FILE[@]}"; do
-        # shellcheck disable=SC2053 # the key column is a glob on purpose
-        if [ "${EXC_FILE[$i]}" = "$1" ] && [[ $2 == ${EXC_KEY[$i]} ]]; then
-            EXC_USED[i]=1
-            WHY=${EXC_WHY[$i]}
-            return 0
-        fi
-    done
-    return 1
-}
+# the exceptions file: tests/harness/exceptions.sh
+# shellcheck source=../harness/exceptions.sh
+. "$SRC/tests/harness/exceptions.sh"
+exceptions_load "$EXCEPTIONS"
 
 TSHARK_FIELDS=(-e frame.number -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport
     -e tcp.srcport -e ip.dst -e ipv6.dst -e udp.dstport -e tcp.dstport -e sip.Call-ID
@@ -214,10 +191,7 @@ for name in "${NAMES[@]}"; do
     [ "$nbad" -eq 0 ] && echo "ok: $name: $ncalls dialog(s), $complete complete, differences all excepted"
 done
 
-for i in "${!EXC_FILE[@]}"; do
-    [ "${EXC_USED[$i]}" -eq 1 ] && continue
-    fail "stale exception (no such difference any more, remove it): ${EXC_FILE[$i]}: ${EXC_KEY[$i]}"
-done
+exceptions_stale
 
 # the reference depends on tshark's dissectors: say which tshark it was
 echo "reference: $(tshark -v 2>/dev/null | head -1)"
