@@ -39,6 +39,8 @@
  */
 #include "json.h"
 
+#include "utf8.h"
+
 #include "error.h"
 
 #include <errno.h>
@@ -246,51 +248,6 @@ void json_arr_end(json_w *w)
     json_end(w, JSON_ARR, ']');
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid; then
- * *bad gets the length of the maximal subpart to replace by one U+FFFD (>= 1).
- * Well-formed sequences (Unicode Table 3-7):
- *   00..7F | C2..DF 80..BF | E0 A0..BF 80..BF | E1..EC 80..BF 80..BF
- *   | ED 80..9F 80..BF | EE..EF 80..BF 80..BF | F0 90..BF 80..BF 80..BF
- *   | F1..F3 80..BF 80..BF 80..BF | F4 80..8F 80..BF 80..BF
- */
-static size_t json_utf8_seq(const uint8_t *s, size_t n, size_t *bad)
-{
-    uint8_t c = s[0];
-    size_t need;
-    uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    size_t i = 1;
-    while (i < need) {
-        uint8_t l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xbf;
-        if (i >= n || s[i] < l || s[i] > h) {
-            *bad = i;
-            return 0;
-        }
-        i++;
-    }
-    return need;
-}
-
 static void json_string(json_w *w, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -315,7 +272,9 @@ static void json_string(json_w *w, const char *str, size_t len)
         esc[0] = '\\';
         if (c >= 0x80) {
             size_t bad = 1;
-            size_t n = json_utf8_seq(s + i, len - i, &bad);
+            size_t n = cs_utf8_seq(s + i, len - i, &bad);
+            if (n == CS_UTF8_CUT)
+                n = 0; /* the string ends inside a sequence: replaced too */
             int rc = n ? json_put(w, str + i, n) : json_put(w, "\xef\xbf\xbd", 3);
             if (rc != 0)
                 return;

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "utf8.h"
 
 struct jsonp_val {
     unsigned char type; /* jsonp_type */
@@ -266,42 +267,6 @@ static size_t utf8_put(unsigned cp, unsigned char *o)
     return 4;
 }
 
-/* Length of the well-formed UTF-8 sequence at s[0, avail) (RFC 3629 section 4),
- * 0 when malformed, or (size_t)-1 when it is a valid prefix cut by the end. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if (i >= avail)
-            return (size_t)-1;
-        unsigned t = s[i];
-        if (i == 1 ? (t < lo || t > hi) : (t < 0x80 || t > 0xbf))
-            return 0;
-    }
-    return n;
-}
-
 /* Decodes the string starting at the quote at ps->pos into ps->sb. */
 static int scan_string(parser *ps)
 {
@@ -328,8 +293,8 @@ static int scan_string(parser *ps)
         if (c < 0x20)
             return fail(ps, CS_ERR_MALFORMED, i, "control byte 0x%02x in a string", c);
         if (c >= 0x80) {
-            size_t n = utf8_seq(p + i, end - i);
-            if (n == (size_t)-1)
+            size_t n = cs_utf8_seq(p + i, end - i, NULL);
+            if (n == CS_UTF8_CUT)
                 return fail_truncated(ps, "a string");
             if (n == 0)
                 return fail(ps, CS_ERR_MALFORMED, i, "invalid UTF-8 byte 0x%02x", c);
