@@ -106,20 +106,11 @@ typedef struct sctx {
     render_up2 up;
 } sctx;
 
-typedef struct ssrc_map {
-    uint32_t ssrc;
-    int stream;
-} ssrc_map;
-
-#define MAP_MAX (TL_MAX_STREAMS * 2)
-
 typedef struct rctx rctx;
 
 typedef struct chctx {
     rctx *r;
     int ch; /* 0 or 1 */
-    ssrc_map map[MAP_MAX];
-    size_t nmap;
 } chctx;
 
 #define TMP_SAMPLES (DC_MAX_PAYLOAD * 2 + 16)
@@ -202,12 +193,14 @@ static pt_slot *classify(sctx *s, int pt)
     return slot;
 }
 
-static sctx *stream_of(chctx *c, uint32_t ssrc)
+/* The render stream a timeline stream belongs to: tl_packet.source is the
+ * call.json stream index, so two streams that happen to share an SSRC on one
+ * channel are decoded each with its own decoders. */
+static sctx *stream_of(chctx *c, const tl_stream_info *si)
 {
-    for (size_t i = 0; i < c->nmap; i++)
-        if (c->map[i].ssrc == ssrc)
-            return &c->r->s[c->map[i].stream];
-    return NULL;
+    if (si->source < 0 || (size_t)si->source >= c->r->ci->nstreams)
+        return NULL;
+    return &c->r->s[si->source];
 }
 
 /* Copies n samples at rate `from` into pcm at the render rate. Returns the
@@ -232,7 +225,7 @@ static int decode_cb(void *ctx, const tl_stream_info *si, const tl_packet *p, ui
     (void)at;
     chctx *c = ctx;
     rctx *r = c->r;
-    sctx *s = stream_of(c, si->ssrc);
+    sctx *s = stream_of(c, si);
     if (!s)
         return 0;
     pt_slot *slot = &s->pt[p->pt & 127];
@@ -269,7 +262,7 @@ static int conceal_cb(void *ctx, const tl_stream_info *si, const tl_packet *next
     (void)at;
     chctx *c = ctx;
     rctx *r = c->r;
-    sctx *s = stream_of(c, si->ssrc);
+    sctx *s = stream_of(c, si);
     if (!s || s->last_audio_pt < 0)
         return -1;
     dc_decoder *d = s->pt[s->last_audio_pt].dec;
@@ -485,7 +478,6 @@ int render_call(const callinfo *ci, const char *pcap_path, const render_opts *op
             continue;
         sctx *s = &r->s[si];
         render_stream *st = s->st;
-        chctx *c = &r->ch[st->channel - 1];
         st->packets++;
         res->rtp_packets++;
         pt_slot *slot = classify(s, rh.pt);
@@ -493,8 +485,6 @@ int render_call(const callinfo *ci, const char *pcap_path, const render_opts *op
             st->refused++;
             continue;
         }
-        if (!stream_of(c, rh.ssrc) && c->nmap < MAP_MAX)
-            c->map[c->nmap++] = (ssrc_map){rh.ssrc, si};
         tl_packet tp = {.arrival_us = at,
                         .ssrc = rh.ssrc,
                         .seq = rh.seq,
@@ -504,7 +494,8 @@ int render_call(const callinfo *ci, const char *pcap_path, const render_opts *op
                         .clock_rate = slot->clock > 0 ? slot->clock : 8000,
                         .event = slot->state == PT_EVENT,
                         .payload = rh.payload,
-                        .payload_len = rh.payload_len};
+                        .payload_len = rh.payload_len,
+                        .source = (int)si};
         int prc = tl_push(tl[st->channel - 1], &tp);
         if (prc == CS_ERR_NOMEM)
             goto nomem;

@@ -368,11 +368,12 @@ static int settle(tl_timeline *t)
     return rc;
 }
 
-/* CS_OK and *out, CS_ERR_LIMIT (too many SSRCs), CS_ERR_NOMEM. */
-static int stream_get(tl_timeline *t, uint32_t ssrc, tl_stream **out)
+/* The stream of (ssrc, source): CS_OK and *out, CS_ERR_LIMIT (too many
+ * streams), CS_ERR_NOMEM. */
+static int stream_get(tl_timeline *t, uint32_t ssrc, int source, tl_stream **out)
 {
     for (int i = 0; i < t->nstreams; i++) {
-        if (t->streams[i]->info.ssrc == ssrc) {
+        if (t->streams[i]->info.ssrc == ssrc && t->streams[i]->info.source == source) {
             *out = t->streams[i];
             return CS_OK;
         }
@@ -388,6 +389,7 @@ static int stream_get(tl_timeline *t, uint32_t ssrc, tl_stream **out)
         return CS_ERR_NOMEM;
     }
     s->info.ssrc = ssrc;
+    s->info.source = source;
     s->info.index = t->nstreams;
     s->cur_seg = -1;
     t->streams[t->nstreams++] = s;
@@ -618,7 +620,7 @@ int tl_push(tl_timeline *t, const tl_packet *p)
     t->have_now = 1;
 
     tl_stream *s = NULL;
-    int rc = stream_get(t, p->ssrc, &s);
+    int rc = stream_get(t, p->ssrc, p->source, &s);
     if (rc == CS_ERR_NOMEM)
         return rc;
     if (rc != CS_OK || p->payload_len > TL_MAX_PAYLOAD || p->clock_rate > 384000) {

@@ -135,12 +135,16 @@ typedef struct tl_packet {
                      * and placed but never used to anchor or re-anchor */
     const uint8_t *payload;
     size_t payload_len;
+    int source; /* the caller's id of the stream the packet came on (0 when the
+                 * caller has one): packets with one SSRC from two sources are
+                 * two streams (two senders may pick the same SSRC) */
 } tl_packet;
 
 /* What the callbacks learn about the stream (read-only). */
 typedef struct tl_stream_info {
     uint32_t ssrc;
-    int index; /* 0.. in order of first packet; stable for the call */
+    int source; /* tl_packet.source of its packets */
+    int index;  /* 0.. in order of first packet; stable for the call */
 } tl_stream_info;
 
 /*

@@ -593,6 +593,59 @@ static void test_stream_cap(void **state)
     tl_free(t); /* with packets still buffered: no leak under ASan */
 }
 
+/* Records which source each decode call came from. */
+static int dec_source(void *ctx, const tl_stream_info *s, const tl_packet *p, uint64_t at,
+                      int16_t *pcm, size_t cap)
+{
+    int *seen = ctx;
+    (void)at;
+    assert_int_equal(s->source, p->source);
+    seen[p->source & 1]++;
+    if (cap < 160)
+        return CS_ERR_OVERFLOW;
+    for (int i = 0; i < 160; i++)
+        pcm[i] = (int16_t)(p->source ? 1000 : -1000);
+    return 160;
+}
+
+/* Two senders that picked the same SSRC (two ports of one channel) are two
+ * streams, each decoded as its own: found by fuzz_render, where the second
+ * stream's packets went through the first stream's decoders. */
+static void test_same_ssrc_two_sources(void **state)
+{
+    (void)state;
+    int seen[2] = {0, 0};
+    tl_config c = {.invite_us = T0_US, .end_us = T0_US + 1000000, .rate = 8000};
+    tl_ops ops = {.decode = dec_source, .ctx = seen};
+    tl_timeline *t = NULL;
+    assert_int_equal(tl_new(&c, &ops, &t), CS_OK);
+    uint8_t pl[160] = {0};
+    for (int k = 0; k < 10; k++) {
+        for (int src = 0; src < 2; src++) {
+            tl_packet p = {.arrival_us = T0_US + 100000 + (uint64_t)k * 20000 +
+                                         (src ? 500000 : 0),
+                           .ssrc = 0x0badf00d,
+                           .seq = (uint16_t)(src * 1000 + k),
+                           .ts = (uint32_t)(src * 90000 + k * 160),
+                           .clock_rate = 8000,
+                           .payload = pl,
+                           .payload_len = sizeof(pl),
+                           .source = src};
+            assert_int_equal(tl_push(t, &p), CS_OK);
+        }
+    }
+    assert_int_equal(tl_finish(t), CS_OK);
+    assert_int_equal(tl_get_stats(t)->streams, 2);
+    static int16_t out[8000];
+    assert_int_equal(tl_read(t, out, 8000), 8000);
+    assert_int_equal(seen[0], 10);
+    assert_int_equal(seen[1], 10);
+    /* source 0 at 100..300 ms, source 1 at 600..800 ms, each its own audio */
+    assert_int_equal(out[8 * 150], -1000);
+    assert_int_equal(out[8 * 650], 1000);
+    tl_free(t);
+}
+
 /* Loss longer than the PLC limit: 100 ms concealed, the rest silent. */
 static void test_plc_limit(void **state)
 {
@@ -1236,6 +1289,7 @@ int main(void)
         cmocka_unit_test(test_mix_saturates),
         cmocka_unit_test(test_clip_to_call),
         cmocka_unit_test(test_stream_cap),
+        cmocka_unit_test(test_same_ssrc_two_sources),
         cmocka_unit_test(test_plc_limit),
         cmocka_unit_test(test_seq_jump),
         cmocka_unit_test(test_marker_talkspurt),
