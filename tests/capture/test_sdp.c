@@ -14,7 +14,6 @@
  * over-reads).
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,28 +87,13 @@ static void sdp_dump(ts_buf *b, int rc, const sdp *s)
     }
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void test_expected_outputs(void **state)
 {
     (void)state;
     char dir[4096];
     ts_source_path(dir, sizeof dir, "tests/capture/data/sdp");
-    DIR *d = opendir(dir);
-    assert_non_null(d);
     char *names[256];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 4 && strcmp(de->d_name + l - 4, ".sdp") == 0 && n < 256)
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], cmp_names);
+    size_t n = ts_list_dir(dir, ".sdp", names, 256);
     assert_true(n >= 15);
     int update = getenv("CALLSCOPE_UPDATE_EXPECTED") != NULL;
     int failures = 0;

@@ -18,7 +18,6 @@
  * Every input is copied into an exactly sized heap buffer so that an
  * over-read shows under ASan.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,11 +139,6 @@ static sip_msg *new_msg(void)
     return m;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* --------------------------------------------------- expected outputs */
 
 static void test_expected_outputs(void **state)
@@ -152,18 +146,8 @@ static void test_expected_outputs(void **state)
     (void)state;
     char dir[4096];
     ts_source_path(dir, sizeof dir, "tests/capture/data/sip");
-    DIR *d = opendir(dir);
-    assert_non_null(d);
     char *names[512];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 4 && strcmp(de->d_name + l - 4, ".sip") == 0 && n < 512)
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], cmp_names);
+    size_t n = ts_list_dir(dir, ".sip", names, 512);
     assert_true(n >= 30);
     int update = getenv("CALLSCOPE_UPDATE_EXPECTED") != NULL;
     int failures = 0;

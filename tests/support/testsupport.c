@@ -3,6 +3,7 @@
  */
 #include "testsupport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <ftw.h>
@@ -126,4 +127,32 @@ void ts_buf_printf(ts_buf *b, const char *fmt, ...)
         b->p = p;
         b->cap = cap;
     }
+}
+
+static int ts_cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t ts_list_dir(const char *dir, const char *suffix, char **names, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "ts_list_dir: %s: %s\n", dir, strerror(errno));
+        abort();
+    }
+    size_t n = 0, sl = strlen(suffix);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < cap) {
+        size_t l = strlen(de->d_name);
+        if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0) {
+            names[n] = strdup(de->d_name);
+            if (!names[n])
+                abort();
+            n++;
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], ts_cmp_names);
+    return n;
 }

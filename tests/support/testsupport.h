@@ -32,6 +32,11 @@ char *ts_read_file(const char *path, size_t *len);
 /* Writes len bytes to path (creating/truncating). Returns 0 or -1. */
 int ts_write_file(const char *path, const void *data, size_t len);
 
+/* The names of dir's entries ending in suffix, sorted (strcmp), at most cap;
+ * each strdup'ed (the caller frees them). Returns the count; aborts the test
+ * when dir cannot be read. */
+size_t ts_list_dir(const char *dir, const char *suffix, char **names, size_t cap);
+
 /* A growing text buffer for golden-file dumps. Start it zeroed
  * (ts_buf b = {0}); p is NUL-terminated after the first append; the caller
  * frees p. Running out of memory aborts the test. */
