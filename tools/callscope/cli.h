@@ -30,7 +30,15 @@ typedef struct cli_ctx {
     int format;            /* cli_format, from --format */
     const char *from, *to; /* --from / --to (verify), NULL if not given */
     const char *archive;   /* --archive (verify), overrides archive.dir; NULL if not given */
-    char **args;           /* positional arguments after the command group name */
+    /* calls' filters (cmd_calls.c validates them), NULL if not given */
+    const char *queue;   /* --queue NAME */
+    const char *agent;   /* --agent NAME-or-EXTENSION */
+    const char *outcome; /* --outcome answered|abandoned|busy|no_answer|failed */
+    const char *text;    /* --text QUERY */
+    const char *channel; /* --channel customer|agent */
+    const char *limit;   /* --limit N */
+    int explain;         /* --explain: print the plan instead of the calls */
+    char **args;         /* positional arguments after the command group name */
     int nargs;
 } cli_ctx;
 
@@ -39,5 +47,9 @@ int cmd_db(const cli_ctx *ctx);
 
 /* `callscope verify` (cmd_verify.c). Returns a cs_exit code. */
 int cmd_verify(const cli_ctx *ctx);
+
+/* `callscope calls` (cmd_calls.c): the calls matching the filters in ctx,
+ * newest first, in ctx->format on stdout. Returns a cs_exit code. */
+int cmd_calls(const cli_ctx *ctx);
 
 #endif

@@ -6,8 +6,11 @@
  * what the umbrella needs (its configuration table, its options, its commands)
  * and hands the rest to the shared skeleton in common/stage.c.
  *
- * Commands so far: `db migrate`, `db status`, `verify`. `run`, `report`,
- * `calls`, `export`, `retention` and `user` arrive with their stages.
+ * Commands so far: `db migrate`, `db status`, `verify`, `calls`. `run`,
+ * `report`, `show`, `export`, `retention` and `user` arrive with their stages.
+ * Options are parsed here for every command (getopt permutes, so they may
+ * come before or after the command name); each command validates its own,
+ * and an option that belongs to another command is a usage error.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -36,6 +39,9 @@ typedef struct cli_opts {
     const char *db; /* --db, applied after the configuration is built */
     int format;
     const char *from, *to, *archive; /* verify's --from, --to, --archive */
+    /* calls' filters (--from/--to too); validated by cmd_calls.c */
+    const char *queue, *agent, *outcome, *text, *channel, *limit;
+    int explain;
 } cli_opts;
 
 static int opt_db(void *ctx, const char *arg, char *err, size_t errcap)
@@ -84,17 +90,57 @@ static int opt_archive(void *ctx, const char *arg, char *err, size_t errcap)
     return 0;
 }
 
+/* calls' string options: stores arg in the cli_opts field at `off`. */
+#define CALLS_OPT(field)                                                                           \
+    static int opt_##field(void *ctx, const char *arg, char *err, size_t errcap)                   \
+    {                                                                                              \
+        (void)err;                                                                                 \
+        (void)errcap;                                                                              \
+        ((cli_opts *)ctx)->field = arg;                                                            \
+        return 0;                                                                                  \
+    }
+CALLS_OPT(queue)
+CALLS_OPT(agent)
+CALLS_OPT(outcome)
+CALLS_OPT(text)
+CALLS_OPT(channel)
+CALLS_OPT(limit)
+#undef CALLS_OPT
+
+static int opt_explain(void *ctx, const char *arg, char *err, size_t errcap)
+{
+    (void)arg;
+    (void)err;
+    (void)errcap;
+    ((cli_opts *)ctx)->explain = 1;
+    return 0;
+}
+
 static const cs_stage_opt cli_opts_tab[] = {
     {"db", 'd', required_argument, "CONNINFO",
      "database to use (overrides db.conninfo from the file and --set)", opt_db},
     {"format", 'f', required_argument, "FORMAT", "output format: table (default), csv, json",
      opt_format},
     {"from", 0, required_argument, "TIME",
-     "verify: report recordings started at or after TIME (ISO 8601 or YYYY-MM-DD, UTC)", opt_from},
+     "verify, calls: recordings/calls started at or after TIME (ISO 8601 or YYYY-MM-DD, UTC)",
+     opt_from},
     {"to", 0, required_argument, "TIME",
-     "verify: report recordings started before TIME (a bare date: through that day)", opt_to},
+     "verify, calls: ... started before TIME (a bare date: through that day)", opt_to},
     {"archive", 0, required_argument, "DIR", "verify: archive root (overrides archive.dir)",
      opt_archive},
+    {"queue", 0, required_argument, "NAME", "calls: only calls of queue NAME", opt_queue},
+    {"agent", 0, required_argument, "AGENT",
+     "calls: only calls answered by AGENT (name or extension)", opt_agent},
+    {"outcome", 0, required_argument, "OUTCOME",
+     "calls: answered, abandoned, busy, no_answer or failed", opt_outcome},
+    {"text", 0, required_argument, "QUERY",
+     "calls: only calls whose transcript has the words (\"phrase\", or, -word)", opt_text},
+    {"channel", 0, required_argument, "SIDE",
+     "calls: with --text, only words said by customer or agent", opt_channel},
+    {"limit", 0, required_argument, "N",
+     "calls: at most N calls, newest first (default 100; 0: all)", opt_limit},
+    {"explain", 0, no_argument, NULL, "calls: print PostgreSQL's plan instead of the calls",
+     opt_explain},
 };
 
 int main(int argc, char **argv)
@@ -115,6 +161,9 @@ int main(int argc, char **argv)
             "  db status       list every migration: version, name, applied or pending\n"
             "  verify          walk the recordings hash chain and re-hash the archive files;\n"
             "                  reports edited/deleted rows, altered/missing files (exit 1)\n"
+            "  calls           list calls, newest first, by --from/--to, --queue, --agent,\n"
+            "                  --outcome and what was said: --text QUERY [--channel SIDE];\n"
+            "                  --limit N (default 100); e.g. calls --text \"cancel my account\"\n"
             "\n"
             "The database is db.conninfo from the configuration file, --set or --db.\n"
             "See callscope(1) in docs/callscope.md.",
@@ -144,13 +193,41 @@ int main(int argc, char **argv)
                    .from = o.from,
                    .to = o.to,
                    .archive = o.archive,
+                   .queue = o.queue,
+                   .agent = o.agent,
+                   .outcome = o.outcome,
+                   .text = o.text,
+                   .channel = o.channel,
+                   .limit = o.limit,
+                   .explain = o.explain,
                    .args = st.args + 1,
                    .nargs = st.nargs - 1};
+    int is_calls = strcmp(st.args[0], "calls") == 0;
+    const char *calls_only = o.queue     ? "--queue"
+                             : o.agent   ? "--agent"
+                             : o.outcome ? "--outcome"
+                             : o.text    ? "--text"
+                             : o.channel ? "--channel"
+                             : o.limit   ? "--limit"
+                             : o.explain ? "--explain"
+                                         : NULL;
     int rc;
-    if (strcmp(st.args[0], "db") == 0) {
+    if (calls_only && !is_calls) {
+        fprintf(stderr,
+                "callscope: %s applies to 'calls' only\nTry 'callscope --help' for more "
+                "information.\n",
+                calls_only);
+        rc = CS_EXIT_USAGE;
+    } else if (is_calls && o.archive) {
+        fprintf(stderr, "callscope: --archive applies to 'verify' only\nTry 'callscope --help' "
+                        "for more information.\n");
+        rc = CS_EXIT_USAGE;
+    } else if (strcmp(st.args[0], "db") == 0) {
         rc = cmd_db(&ctx);
     } else if (strcmp(st.args[0], "verify") == 0) {
         rc = cmd_verify(&ctx);
+    } else if (is_calls) {
+        rc = cmd_calls(&ctx);
     } else {
         fprintf(stderr,
                 "callscope: unknown command '%s'\nTry 'callscope --help' for more information.\n",
