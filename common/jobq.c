@@ -310,6 +310,32 @@ int jobq_fail(db_conn *c, int64_t id, const char *owner, const char *error_text,
     return rc;
 }
 
+int jobq_fail_final(db_conn *c, int64_t id, const char *owner, const char *error_text)
+{
+    char ids[24];
+    const char *p[3];
+    db_result *r = NULL;
+    if (c == NULL || id <= 0 || !jobq_owner_ok(owner)) {
+        return CS_ERR_INVAL;
+    }
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    p[0] = ids;
+    p[1] = owner;
+    p[2] = error_text;
+    int rc = db_query(c,
+                      "UPDATE jobs SET state = 'failed', lease_until = NULL,"
+                      " last_error = left(coalesce($3, ''), 4000), finished_at = now(),"
+                      " updated_at = now()"
+                      " WHERE id = $1::bigint AND state = 'running' AND lease_owner = $2"
+                      " RETURNING state",
+                      3, p, &r);
+    if (rc == CS_OK && db_result_rows(r) != 1) {
+        rc = CS_ERR_STATE;
+    }
+    db_result_free(r);
+    return rc;
+}
+
 int jobq_stats(db_conn *c, const char *kind, jobq_counts *out)
 {
     const char *p[1];

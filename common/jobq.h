@@ -112,6 +112,13 @@ typedef struct jobq_backoff {
 int jobq_fail(db_conn *c, int64_t id, const char *owner, const char *error_text,
               const jobq_backoff *policy, jobq_state *state_out);
 
+/*
+ * Fails the job for good, whatever its attempts: state failed, error_text
+ * kept as last_error. For input that cannot get better by waiting (a
+ * damaged file, a missing row). CS_ERR_STATE when owner no longer holds it.
+ */
+int jobq_fail_final(db_conn *c, int64_t id, const char *owner, const char *error_text);
+
 typedef struct jobq_counts {
     int64_t queued;  /* all queued, including those waiting for run_after */
     int64_t ready;   /* queued with run_after <= now */
