@@ -105,6 +105,7 @@ expect "C4" --text warranty
 expect "C4" --text warranty --channel agent
 expect "" --text warranty --channel customer           # only the agent said it
 expect "C4" --text refund --channel 1
+expect "C3" --text cancel --channel Agent
 expect "C2 C1" --text cancel --queue support           # queue names: any case
 expect "C3 C1" --text cancel --agent 1001              # extension
 expect "C3" --text cancel --agent alice --queue Sales  # name

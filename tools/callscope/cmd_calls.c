@@ -71,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "config.h"
@@ -395,9 +396,9 @@ static int calls_parse(const cli_ctx *ctx, calls_req *r)
         r->text = ctx->text;
     }
     if (ctx->channel) {
-        if (strcmp(ctx->channel, "customer") == 0 || strcmp(ctx->channel, "1") == 0)
+        if (strcasecmp(ctx->channel, "customer") == 0 || strcmp(ctx->channel, "1") == 0)
             r->channel = 1;
-        else if (strcmp(ctx->channel, "agent") == 0 || strcmp(ctx->channel, "2") == 0)
+        else if (strcasecmp(ctx->channel, "agent") == 0 || strcmp(ctx->channel, "2") == 0)
             r->channel = 2;
         else
             return usage_error("--channel: '%s' is not customer (1) or agent (2)", ctx->channel);
