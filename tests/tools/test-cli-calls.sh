@@ -23,10 +23,10 @@
 # half-open and a bare --to date means through that day; --limit; the CSV
 # quoting of a text with a comma and quotes, and a defused formula; the JSON
 # (jq) fields, ISO 8601 microsecond times and seconds; the table; usage
-# errors exit 2 with a message; an unreachable database exits 4. Then 20000
-# more calls with 100000 utterances: EXPLAIN (callscope calls --explain)
-# shows the text search on utterances_tsv_idx, and it finds exactly the 36
-# calls that have the rare word.
+# errors exit 2 with a message; an unreachable database or one without the
+# schema exits 4. Then 20000 more calls with 100000 utterances: EXPLAIN
+# (callscope calls --explain) shows the text search on utterances_tsv_idx,
+# and it finds exactly the 36 calls that have the rare word.
 set -euo pipefail
 cs=${1:?path to callscope}
 [[ -r ${CALLSCOPE_TEST_PG:-} ]] || { echo "SKIP: no test PostgreSQL (CALLSCOPE_TEST_PG)"; exit 77; }
@@ -49,6 +49,10 @@ expect() { # expect "WANT" ARGS...: the listed calls, newest first
     [[ $got == "$want" ]] || fail "calls $*: got '$got', want '$want'"
 }
 
+# before the schema exists: exit 4 with the hint
+rc=0; err=$(calls 2>&1 >/dev/null) || rc=$?
+[[ $rc == 4 ]] || fail "no schema: exit $rc, want 4 ($err)"
+grep -q "callscope db migrate" <<<"$err" || fail "no schema: message lacks the migrate hint: $err"
 "$cs" -q --db "$ci" db migrate >/dev/null
 
 # uuid first hex digit = call number, so ids() can name them C1..C6

@@ -263,9 +263,13 @@ enum {
     " LEFT JOIN call_metrics cm ON cm.call_uuid = c.uuid"
 
 /*
- * Issue 6 (scoring) adds its filters here, ANDed like the others, with the
- * next free parameter numbers ($9.. in both statements; the plain statement
- * then passes NULL for $7/$8 or renumbers):
+ * Issue 6 (scoring) adds its filters here, ANDed like the others, each an
+ * "($n::type IS NULL OR ...)" with its own parameter number. CALLS_WHERE is
+ * shared by both statements, so take numbers after the text ones ($9, $10,
+ * $11) and, since PostgreSQL must see every number to type it, add
+ * "$7::text IS NULL AND $8::smallint IS NULL" (NULL there) to CALLS_SQL's
+ * WHERE and raise both NPARAMS; the options come through cli_ctx like the
+ * others (main.c, cli.h) and are validated in calls_parse():
  *   --min-score N / --max-score N: COALESCE(s.reviewed_score, s.auto_score)
  *     of the call's current score (scores joined on the latest scorecard
  *     version) >= / <= N;
