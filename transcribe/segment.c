@@ -58,11 +58,10 @@ int seg_plan(const seg_params *p, const seg_span *talk, size_t n, int64_t durati
     for (size_t i = 0; i < n; i++) {
         if (talk[i].end_ms <= talk[i].start_ms)
             continue;
-        int64_t s = talk[i].start_ms - p->pad_ms, e = talk[i].end_ms + p->pad_ms;
-        if (s < 0)
-            s = 0;
-        if (e > duration_ms)
-            e = duration_ms;
+        /* Widen and clamp without overflowing on hostile values. */
+        int64_t s = talk[i].start_ms <= p->pad_ms ? 0 : talk[i].start_ms - p->pad_ms;
+        int64_t e =
+            talk[i].end_ms >= duration_ms - p->pad_ms ? duration_ms : talk[i].end_ms + p->pad_ms;
         if (e <= s)
             continue;
         v[m++] = (seg_span){s, e};
@@ -70,7 +69,7 @@ int seg_plan(const seg_params *p, const seg_span *talk, size_t n, int64_t durati
     qsort(v, m, sizeof *v, span_cmp);
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
-        if (k && v[i].start_ms <= v[k - 1].end_ms + p->merge_gap_ms) {
+        if (k && v[i].start_ms - v[k - 1].end_ms <= p->merge_gap_ms) {
             if (v[i].end_ms > v[k - 1].end_ms)
                 v[k - 1].end_ms = v[i].end_ms;
         } else {
@@ -88,7 +87,9 @@ int seg_plan(const seg_params *p, const seg_span *talk, size_t n, int64_t durati
                 int64_t cut = s + p->max_ms;
                 if (pcm)
                     cut = quietest(pcm, npcm, rate, s + p->max_ms / 2, s + p->max_ms) + 10;
-                if (cut <= s)
+                /* quietest() returns hi when the pcm ends before the window,
+                 * and a frame centre may lie past hi: never exceed max_ms. */
+                if (cut <= s || cut > s + p->max_ms)
                     cut = s + p->max_ms;
                 if (pass)
                     res[w] = (seg_span){s, cut};
