@@ -129,9 +129,8 @@ static int parse_line(const char *b, const char *e, ph_phrase *p, char *err, siz
     else if (field_is(f, fl, "keyword"))
         p->kind = PH_KEYWORD;
     else {
-        snprintf(err, errcap,
-                 "phrases line %u: kind '%.*s' is not scripted, forbidden or keyword", lineno,
-                 (int)(fl > 40 ? 40 : fl), f);
+        snprintf(err, errcap, "phrases line %u: kind '%.*s' is not scripted, forbidden or keyword",
+                 lineno, (int)(fl > 40 ? 40 : fl), f);
         return CS_ERR_MALFORMED;
     }
     if (!next_field(&s, e, &f, &fl)) {
@@ -145,8 +144,8 @@ static int parse_line(const char *b, const char *e, ph_phrase *p, char *err, siz
     else if (field_is(f, fl, "agent"))
         p->side = 2;
     else {
-        snprintf(err, errcap, "phrases line %u: side '%.*s' is not agent, customer or any",
-                 lineno, (int)(fl > 40 ? 40 : fl), f);
+        snprintf(err, errcap, "phrases line %u: side '%.*s' is not agent, customer or any", lineno,
+                 (int)(fl > 40 ? 40 : fl), f);
         return CS_ERR_MALFORMED;
     }
     while (s < e && (*s == ' ' || *s == '\t'))
@@ -158,8 +157,8 @@ static int parse_line(const char *b, const char *e, ph_phrase *p, char *err, siz
     s++;
     int rc = tokenize(s, (size_t)(e - s), p);
     if (rc == CS_ERR_LIMIT || rc == CS_ERR_MALFORMED) {
-        snprintf(err, errcap, "phrases line %u: at most %d words of at most 63 characters",
-                 lineno, PH_MAX_WORDS);
+        snprintf(err, errcap, "phrases line %u: at most %d words of at most 63 characters", lineno,
+                 PH_MAX_WORDS);
         return CS_ERR_MALFORMED;
     }
     if (rc != CS_OK)
@@ -278,8 +277,8 @@ typedef struct tword {
     size_t utt;
 } tword;
 
-static int add_hit(ph_hit **hits, size_t *nhits, const ph_phrase *p, int channel,
-                   const tword *tw, size_t from, size_t to, double score)
+static int add_hit(ph_hit **hits, size_t *nhits, const ph_phrase *p, int channel, const tword *tw,
+                   size_t from, size_t to, double score)
 {
     size_t len = 0;
     double conf = 0;
@@ -318,6 +317,23 @@ static int add_hit(ph_hit **hits, size_t *nhits, const ph_phrase *p, int channel
     return CS_OK;
 }
 
+/* A phrase word (already normalised) against a transcript word, which is
+ * compared in the same normal form: ASCII case folded, apostrophes dropped
+ * (the dictionary's "don't" is the phrase's "dont"). */
+static int word_eq(const char *pw, const char *tw)
+{
+    for (;;) {
+        while (*tw == '\'')
+            tw++;
+        if (!*pw || !*tw)
+            return !*pw && !*tw;
+        if ((char)tolower((unsigned char)*tw) != *pw)
+            return 0;
+        pw++;
+        tw++;
+    }
+}
+
 /*
  * Semi-global alignment of one wording against the channel's words: D[i][j]
  * = least cost of aligning phrase words [0, i) with transcript words ending
@@ -343,7 +359,7 @@ static int spot_one(const ph_phrase *p, int channel, const tword *tw, size_t nt,
         cur[0] = i;
         cs[0] = 0;
         for (size_t j = 1; j <= nt; j++) {
-            size_t sub = prev[j - 1] + (strcmp(p->words[i - 1], tw[j - 1].w->word) != 0);
+            size_t sub = prev[j - 1] + !word_eq(p->words[i - 1], tw[j - 1].w->word);
             size_t del = prev[j] + 1;    /* phrase word missing from the transcript */
             size_t ins = cur[j - 1] + 1; /* extra transcript word */
             size_t best = sub, st = ps[j - 1];
@@ -368,13 +384,15 @@ static int spot_one(const ph_phrase *p, int channel, const tword *tw, size_t nt,
     /* prev = D[P][.], ps = start positions. Walk left to right; within a
      * run of qualifying ends keep the best, report non-overlapping runs. */
     size_t max_cost = (size_t)((1.0 - min_score) * (double)P + 1e-9);
+    if (max_cost >= P) /* a hit matches at least one word: score > 0 */
+        max_cost = P - 1;
     size_t last_end = 0;
     for (size_t j = 1; j <= nt; j++) {
         if (prev[j] > max_cost || ps[j] < last_end || ps[j] >= j)
             continue;
         size_t best_j = j;
-        while (best_j + 1 <= nt && prev[best_j + 1] <= max_cost && ps[best_j + 1] < best_j + 1 &&
-               prev[best_j + 1] <= prev[best_j] && ps[best_j + 1] <= best_j)
+        while (best_j + 1 <= nt && prev[best_j + 1] <= max_cost && ps[best_j + 1] < best_j &&
+               prev[best_j + 1] <= prev[best_j] && ps[best_j + 1] >= last_end)
             best_j++;
         /* trim the ends: the alignment may enter/leave with extra words only
          * if they matched; start..best_j is the matched stretch */
