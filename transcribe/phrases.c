@@ -362,12 +362,17 @@ static int spot_one(const ph_phrase *p, int channel, const tword *tw, size_t nt,
             size_t sub = prev[j - 1] + !word_eq(p->words[i - 1], tw[j - 1].w->word);
             size_t del = prev[j] + 1;    /* phrase word missing from the transcript */
             size_t ins = cur[j - 1] + 1; /* extra transcript word */
+            /* Equal costs: the latest start wins, so a stretch is never
+             * widened by a substituted word where a missing phrase word
+             * costs the same (that pulled "birth" from an utterance 13 s
+             * earlier into a "that is not my problem" hit in bench/phrases,
+             * and its evidence time with it). */
             size_t best = sub, st = ps[j - 1];
-            if (del < best) {
+            if (del < best || (del == best && ps[j] > st)) {
                 best = del;
                 st = ps[j];
             }
-            if (ins < best) {
+            if (ins < best || (ins == best && cs[j - 1] > st)) {
                 best = ins;
                 st = cs[j - 1];
             }
