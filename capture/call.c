@@ -37,7 +37,7 @@
 /* The layout call.h promises: per-packet fields in the first cache line,
  * call.pcap's per-frame fields in the second. */
 _Static_assert(offsetof(call, pcap) == 64, "call: hot fields fit one cache line");
-_Static_assert(offsetof(call_pcap, skipped_linktype) == 64, "call_pcap: hot fields fit one line");
+_Static_assert(offsetof(call_pcap, skipped_linktype) <= 64, "call_pcap: hot fields fit one line");
 
 static const char *const dir_names[] = {"unknown", "customer_to_pbx", "pbx_to_customer",
                                         "agent_to_pbx", "pbx_to_agent"};
@@ -97,7 +97,7 @@ call *call_new(uint64_t now_us)
     c->hold_open = -1;
     c->invite_us = now_us;
     c->last_activity_us = now_us;
-    c->pcap.fd = -1;
+    wq_file_init(&c->pcap.out, -1);
     c->pcap.linktype = -1;
     return c;
 }

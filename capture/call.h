@@ -38,6 +38,7 @@
 #include "sip.h"
 #include "spool.h"
 #include "uuid.h"
+#include "wq.h"
 
 #define CALL_MAX_LEGS       8    /* legs per call; more are not joined (a new call instead) */
 #define CALL_MAX_EVENTS     64   /* SIP events kept per leg; more counted in events_dropped */
@@ -264,14 +265,14 @@ typedef struct call_pcap {
     /* per frame (64 bytes) */
     int failed;              /* a write failed: no further frames */
     int linktype;            /* of the first frame; -1 before it */
-    int fd;                  /* owned by the entry; -1 none */
     spool_entry *entry;      /* the call's spool entry (owned until commit/abort) */
-    uint8_t *buf;            /* write buffer, CALLOUT_WBUF bytes */
+    uint8_t *buf;            /* block being filled, CALLOUT_WBUF bytes (from the wq) */
     size_t len;
     uint64_t last_frame;     /* engine frame number last written (no double writes) */
     uint64_t frames, bytes;
     /* rare */
     uint64_t skipped_linktype, write_errors;
+    wq_file out;             /* call.pcap in the write queue; out.fd owned by the entry, -1 none */
 } call_pcap;
 
 typedef struct call {

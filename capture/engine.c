@@ -54,6 +54,7 @@
 #include "sip.h"
 #include "tcpreasm.h"
 #include "uuid.h"
+#include "wq.h"
 
 #define CE_SWEEP_US 1000000ULL   /* timeouts are checked once per second of packet time */
 #define CE_MAX_L2 128            /* link-layer bytes kept in a rebuilt reassembled frame */
@@ -67,6 +68,7 @@ struct capture_engine {
     tcpreasm *tcp;
     mediamap *mm;
     call_env env;
+    wq *wq;                      /* call.pcap blocks (CALLOUT_WBUF bytes each) */
     sip_msg *msg;                /* scratch for sip_parse (large) */
     sdp *sd;                     /* scratch for sdp_parse */
     callout_info info;
@@ -112,6 +114,7 @@ void ce_config_defaults(ce_config *c)
     c->max_call_us = 4ULL * 3600 * 1000000;
     c->linger_us = 2ULL * 1000000;
     c->write_pcap = 1;
+    c->pcap_writer_thread = 1;
     c->snaplen = 262144;
 }
 
@@ -214,7 +217,7 @@ static int finish_call(capture_engine *ce, call *c, call_end_reason reason, uint
     list_del(ce, c);
     ce->cnt.calls_active--;
     ce->cnt.calls_finished++;
-    int rc = callout_commit(c, ce->sp, &ce->info);
+    int rc = callout_commit(c, ce->sp, ce->wq, &ce->info);
     if (rc == CS_OK) {
         ce->cnt.spool_written++;
         cs_log(CS_LOG_DEBUG, c->uuid, "call done: %s, %s", call_outcome_name(c->outcome),
@@ -275,7 +278,7 @@ static void write_frame(capture_engine *ce, call *c)
     if (!ce->cfg.write_pcap || !ce->cur_data)
         return;
     int was_failed = c->pcap.failed;
-    int rc = callout_frame(c, ce->frame_no, ce->cur_linktype, ce->cfg.snaplen, ce->cur_ts,
+    int rc = callout_frame(c, ce->wq, ce->frame_no, ce->cur_linktype, ce->cfg.snaplen, ce->cur_ts,
                            ce->cur_data, ce->cur_caplen, ce->cur_wire_len);
     if (rc != CS_OK && !was_failed) {
         ce->cnt.spool_errors++;
@@ -414,7 +417,7 @@ static void on_sip(capture_engine *ce, const call_pkt *p, const uint8_t *data, s
                 list_del(ce, c);
                 ce->cnt.calls_active--;
                 ce->cnt.calls_started--;
-                callout_abort(c);
+                callout_abort(c, ce->wq);
                 call_free(c);
             }
             return;
@@ -550,7 +553,10 @@ capture_engine *ce_new(const ce_config *cfg, spool *sp, char *err, size_t errcap
     ce->nbuckets = CE_INDEX_MIN;
     ce->buckets = calloc(ce->nbuckets, sizeof *ce->buckets);
     ce->rebuild = malloc(CE_MAX_L2 + CS_IP_MAX_DATAGRAM);
-    if (!ce->frag || !ce->tcp || !ce->mm || !ce->msg || !ce->sd || !ce->buckets || !ce->rebuild) {
+    ce->wq = wq_new(CALLOUT_WBUF, WQ_DEF_MAX_QUEUED, WQ_DEF_WAKE_BATCH, cfg->pcap_writer_thread);
+    if (!ce->frag || !ce->tcp || !ce->mm || !ce->msg || !ce->sd || !ce->buckets || !ce->rebuild ||
+        !ce->wq) {
+        wq_free(ce->wq);
         ipfrag_free(ce->frag);
         tcpreasm_free(ce->tcp);
         mediamap_free(ce->mm);
@@ -664,6 +670,7 @@ int ce_finish(capture_engine *ce)
         if (rc != CS_OK && first == CS_OK)
             first = rc;
     }
+    wq_free(ce->wq); /* every call committed: nothing is queued; joins the writer */
     ipfrag_free(ce->frag);
     tcpreasm_free(ce->tcp);
     mediamap_free(ce->mm);

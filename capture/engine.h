@@ -12,10 +12,15 @@
  *   call over (all legs ended + linger, RTP inactivity, max duration, stop)
  *     -> call.json written -> spool_commit (atomic rename into ready/)
  *
- * The engine is single-threaded and driven by packet time: time only moves
+ * The engine runs on its caller's thread and is driven by packet time: time only moves
  * when frames arrive (ce_frame) or the caller says so (ce_tick), so reading a
  * file gives the same calls whatever the speed, and a live capture calls
  * ce_tick with the wall clock when the wire is quiet.
+ *
+ * call.pcap blocks are written by a writer thread (wq.h, unless
+ * pcap_writer_thread is 0), so the caller's thread does not wait on write(2)
+ * for them; a call's commit waits for its own blocks, ce_finish for all and
+ * joins the thread. Everything else stays on the caller's thread.
  *
  * It never talks to the database, never blocks on anything but the spool's
  * own disk writes, and never exits over bad input: malformed frames are
@@ -54,6 +59,7 @@ typedef struct ce_config {
     uint64_t max_call_us;              /* a call longer than this is ended ("max duration") */
     uint64_t linger_us;                /* after the last leg ended, wait this long for stragglers */
     int write_pcap;                    /* write call.pcap into each entry (default 1) */
+    int pcap_writer_thread;            /* call.pcap written by a second thread (default 1) */
     int snaplen;                       /* snaplen recorded in call.pcap headers */
 } ce_config;
 

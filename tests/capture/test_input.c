@@ -9,7 +9,9 @@
  * nor wrap. An expected-output test prints the frames of the same ten callgen
  * frames stored as pcap, pcapng and nanosecond pcap and compares each listing
  * with tests/capture/data/main/first10.expected. Live tests need root (they
- * open "lo") and are skipped one by one otherwise.
+ * open "lo") and are skipped one by one otherwise. The direct reader of
+ * classic pcap files (input.c) is compared frame by frame with libpcap over
+ * 3 MB files, plain and with the odd records that make it hand over.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -431,6 +433,150 @@ static void test_live(void **state)
     }
 }
 
+/* ---- the direct reader against libpcap --------------------------------
+ *
+ * Without a filter, classic pcap files are read by input.c's own reader; a
+ * filter that accepts everything ("len >= 0") makes libpcap read the same
+ * file. Both must give the same frames (time, lengths, every byte), the same
+ * end and the same message, for files larger than the reader's 1 MB buffer
+ * (records straddle its refills) and for files whose odd records make the
+ * reader hand over to libpcap in the middle. */
+
+typedef struct big {
+    uint8_t *b;
+    size_t n, cap;
+} big;
+
+static void big_put(big *g, const void *p, size_t n)
+{
+    if (g->n + n > g->cap) {
+        g->cap = (g->n + n) * 2;
+        g->b = realloc(g->b, g->cap);
+        assert_non_null(g->b);
+    }
+    memcpy(g->b + g->n, p, n);
+    g->n += n;
+}
+
+static void big_put32(big *g, uint32_t v, int be)
+{
+    buf t = {.n = 0};
+    put32(&t, v, be);
+    big_put(g, t.b, 4);
+}
+
+static void big_record(big *g, int be, uint32_t sec, uint32_t frac, uint32_t caplen, uint32_t len)
+{
+    big_put32(g, sec, be);
+    big_put32(g, frac, be);
+    big_put32(g, caplen, be);
+    big_put32(g, len, be);
+    for (uint32_t i = 0; i < caplen; i++) {
+        uint8_t c = (uint8_t)(sec * 13 + frac + i * 3);
+        big_put(g, &c, 1);
+    }
+}
+
+typedef struct digest {
+    size_t frames;
+    uint64_t h;
+    int end;
+    char err[256];
+} digest;
+
+static void digest_file(const char *path, const char *filter, digest *d)
+{
+    cap_input *in = NULL;
+    cap_frame fr;
+
+    memset(d, 0, sizeof *d);
+    d->h = 1469598103934665603ull;
+    assert_int_equal(cap_input_open_file(path, filter, &in, d->err, sizeof d->err), CS_OK);
+    while ((d->end = cap_input_next(in, &fr, d->err, sizeof d->err)) == 1) {
+        uint64_t v[3] = {fr.ts_us, fr.caplen, fr.wire_len};
+        const uint8_t *p = (const uint8_t *)v;
+        for (size_t i = 0; i < sizeof v; i++) {
+            d->h = (d->h ^ p[i]) * 1099511628211ull;
+        }
+        for (size_t i = 0; i < fr.caplen; i++) {
+            d->h = (d->h ^ fr.data[i]) * 1099511628211ull;
+        }
+        d->frames++;
+    }
+    uint64_t done, size;
+    cap_input_progress(in, &done, &size);
+    if (d->end == CS_ERR_EMPTY) {
+        assert_int_equal(done, size); /* the whole file consumed */
+    }
+    cap_input_close(in);
+}
+
+static void test_direct_reader(void **state)
+{
+    enum { PLAIN, SNAP_OVERSIZE, SEC_2038, TRUNCATED, NCASES };
+    static const char *names[] = {"plain", "caplen over the snaplen", "seconds past 2038",
+                                  "truncated in a record"};
+    fixture *fx = *state;
+
+    for (int be = 0; be <= 1; be++) {
+        for (int ns = 0; ns <= 1; ns++) {
+            for (int c = PLAIN; c < NCASES; c++) {
+                big g = {0};
+                buf h = {.n = 0};
+                pcap_header(&h, ns ? MAGIC_NS : MAGIC_US, be, 1);
+                big_put(&g, h.b, h.n);
+                size_t odd_at = 2500000; /* past the first buffer refill */
+                int odd_done = 0;
+                for (uint32_t k = 0; g.n < 3200000; k++) {
+                    if (!odd_done && g.n >= odd_at && c != PLAIN) {
+                        odd_done = 1;
+                        if (c == SNAP_OVERSIZE) {
+                            big_record(&g, be, 1700000000, 1, 70000, 70000);
+                            continue;
+                        }
+                        if (c == SEC_2038) {
+                            big_record(&g, be, 0x80000001u, 7, 60, 60);
+                            continue;
+                        }
+                        if (c == TRUNCATED) {
+                            big_record(&g, be, 1700000000, 2, 900, 900);
+                            g.n -= 300;
+                            break;
+                        }
+                    }
+                    uint32_t caplen = (k * 7919u) % 1601u;
+                    if (k % 97 == 0) {
+                        caplen = 9000 + k % 5000; /* a jumbo now and then */
+                    }
+                    uint32_t frac = ns ? (k * 1234567u) % 1000000000u : (k * 4567u) % 1000000u;
+                    if (k % 1001 == 0) {
+                        frac = ns ? 999999999u : 1500000u; /* out of range: clamped */
+                    }
+                    big_record(&g, be, 1700000000u + k / 50, frac, caplen,
+                               k % 3 ? caplen : caplen + 40);
+                }
+                assert_int_equal(ts_write_file(fx->path, g.b, g.n), 0);
+                free(g.b);
+                digest direct, lib;
+                digest_file(fx->path, NULL, &direct);
+                digest_file(fx->path, "len >= 0", &lib);
+                printf("# %s, %s, %s: %zu frames, end %s%s%s\n", be ? "big endian" : "little endian",
+                       ns ? "ns" : "us", names[c], direct.frames, cs_err_name(direct.end),
+                       direct.end == CS_ERR_MALFORMED ? ": " : "",
+                       direct.end == CS_ERR_MALFORMED ? direct.err : "");
+                assert_true(direct.frames > 2000);
+                assert_int_equal(direct.frames, lib.frames);
+                assert_true(direct.h == lib.h);
+                assert_int_equal(direct.end, lib.end);
+                assert_int_equal(direct.end, c == TRUNCATED ? CS_ERR_MALFORMED : CS_ERR_EMPTY);
+                if (direct.end == CS_ERR_MALFORMED) {
+                    assert_string_equal(direct.err, lib.err);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_expected_listing),
         cmocka_unit_test_setup_teardown(test_list_dir, setup, teardown),
         cmocka_unit_test(test_live),
+        cmocka_unit_test_setup_teardown(test_direct_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

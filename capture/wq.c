@@ -1,0 +1,312 @@
+/*
+ * wq.c — the call.pcap write queue (see wq.h for the model and the reasons).
+ *
+ * One mutex guards the ring of jobs, the free list and the counters; two
+ * condition variables: work (the writer waits for jobs) and done (the caller
+ * waits for room, or for a file's jobs). Neither side signals unless the
+ * other is known to sleep and its condition now holds, so the common case is
+ * one uncontended lock per block on each side and no system call.
+ *
+ * The writer takes the job at the head of the ring without removing it,
+ * writes it with the lock released, then removes it: a slot is reused only
+ * after its job is done, and jobs finish in the order they were queued, so
+ * "done_seq >= the file's last_seq" means every job of that file is done.
+ *
+ * The writer thread starts at the first job (an engine that never writes a
+ * pcap never starts one) with every signal blocked, so SIGTERM and SIGINT
+ * reach the read loop.
+ */
+#include "wq.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "error.h"
+
+typedef struct wq_job {
+    wq_file *f;
+    uint8_t *block;
+    size_t len;
+} wq_job;
+
+struct wq {
+    size_t bsize, maxq, batch;
+    int threaded; /* 1: a writer thread (may fall back to 0) */
+    int started;  /* the writer thread runs */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    /* LOCK mu: */
+    wq_job *ring; /* maxq slots; jobs [head, head + count) */
+    size_t head, count;
+    uint64_t queued_seq, done_seq;
+    int stop;            /* wq_free: finish the ring, then exit */
+    int writer_sleeping; /* the writer waits on work */
+    int caller_waiting;  /* the caller waits on done until ... */
+    size_t wake_count;   /* ... count <= wake_count, or */
+    uint64_t wake_seq;   /* ... done_seq >= wake_seq */
+    uint8_t **freel;     /* maxq slots */
+    size_t nfree;
+    wq_stats st;
+};
+
+void wq_file_init(wq_file *f, int fd)
+{
+    f->fd = fd;
+    atomic_init(&f->failed, 0);
+    f->last_seq = 0;
+}
+
+int wq_file_failed(wq_file *f)
+{
+    return atomic_load_explicit(&f->failed, memory_order_relaxed);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return CS_ERR_IO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return CS_OK;
+}
+
+/* Writes one job unless its file already failed. Either thread, no lock. */
+static int run_job(const wq_job *j)
+{
+    if (atomic_load_explicit(&j->f->failed, memory_order_relaxed))
+        return CS_ERR_IO;
+    int rc = write_all(j->f->fd, j->block, j->len);
+    if (rc != CS_OK)
+        atomic_store_explicit(&j->f->failed, 1, memory_order_relaxed);
+    return rc;
+}
+
+/* LOCK mu */
+static void recycle(wq *q, uint8_t *block)
+{
+    if (q->nfree < q->maxq)
+        q->freel[q->nfree++] = block;
+    else
+        free(block);
+}
+
+static void *writer_main(void *arg)
+{
+    wq *q = arg;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->count == 0 && !q->stop) {
+            q->writer_sleeping = 1;
+            pthread_cond_wait(&q->work, &q->mu);
+            q->writer_sleeping = 0;
+        }
+        if (q->count == 0)
+            break; /* stop, and nothing left */
+        wq_job j = q->ring[q->head];
+        pthread_mutex_unlock(&q->mu);
+        run_job(&j);
+        pthread_mutex_lock(&q->mu);
+        q->head = (q->head + 1) % q->maxq;
+        q->count--;
+        q->done_seq++;
+        recycle(q, j.block);
+        if (q->caller_waiting && (q->count <= q->wake_count || q->done_seq >= q->wake_seq))
+            pthread_cond_signal(&q->done);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+wq *wq_new(size_t block_size, size_t max_queued, size_t wake_batch, int threaded)
+{
+    if (block_size == 0 || max_queued == 0 || wake_batch == 0 || wake_batch > max_queued)
+        return NULL;
+    wq *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->bsize = block_size;
+    q->maxq = max_queued;
+    q->batch = wake_batch;
+    q->threaded = threaded ? 1 : 0;
+    q->ring = calloc(max_queued, sizeof *q->ring);
+    q->freel = calloc(max_queued, sizeof *q->freel);
+    if (!q->ring || !q->freel) {
+        free(q->ring);
+        free(q->freel);
+        free(q);
+        return NULL;
+    }
+    if (pthread_mutex_init(&q->mu, NULL) != 0) {
+        free(q->ring);
+        free(q->freel);
+        free(q);
+        return NULL;
+    }
+    if (pthread_cond_init(&q->work, NULL) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        free(q->ring);
+        free(q->freel);
+        free(q);
+        return NULL;
+    }
+    if (pthread_cond_init(&q->done, NULL) != 0) {
+        pthread_cond_destroy(&q->work);
+        pthread_mutex_destroy(&q->mu);
+        free(q->ring);
+        free(q->freel);
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void wq_free(wq *q)
+{
+    if (!q)
+        return;
+    if (q->started) {
+        pthread_mutex_lock(&q->mu);
+        q->stop = 1;
+        pthread_cond_signal(&q->work);
+        pthread_mutex_unlock(&q->mu);
+        pthread_join(q->th, NULL);
+    }
+    for (size_t i = 0; i < q->count; i++) /* not started: nothing queued; kept for safety */
+        free(q->ring[(q->head + i) % q->maxq].block);
+    for (size_t i = 0; i < q->nfree; i++)
+        free(q->freel[i]);
+    pthread_cond_destroy(&q->done);
+    pthread_cond_destroy(&q->work);
+    pthread_mutex_destroy(&q->mu);
+    free(q->ring);
+    free(q->freel);
+    free(q);
+}
+
+size_t wq_block_size(const wq *q)
+{
+    return q->bsize;
+}
+
+uint8_t *wq_block(wq *q)
+{
+    uint8_t *b = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->nfree)
+        b = q->freel[--q->nfree];
+    pthread_mutex_unlock(&q->mu);
+    if (!b) {
+        b = malloc(q->bsize);
+        if (b) {
+            pthread_mutex_lock(&q->mu);
+            q->st.blocks_allocated++;
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+    return b;
+}
+
+void wq_put(wq *q, uint8_t *block)
+{
+    if (!block)
+        return;
+    pthread_mutex_lock(&q->mu);
+    recycle(q, block);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Starts the writer with every signal blocked; 0 on failure (then unthreaded). */
+static int start_writer(wq *q)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+        return 0;
+    int ok = pthread_create(&q->th, NULL, writer_main, q) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
+/* LOCK mu. Waits on done until count <= wake_count or done_seq >= wake_seq. */
+static void wait_done(wq *q, size_t wake_count, uint64_t wake_seq)
+{
+    while (q->count > wake_count && q->done_seq < wake_seq) {
+        if (q->writer_sleeping)
+            pthread_cond_signal(&q->work);
+        q->caller_waiting = 1;
+        q->wake_count = wake_count;
+        q->wake_seq = wake_seq;
+        pthread_cond_wait(&q->done, &q->mu);
+        q->caller_waiting = 0;
+    }
+}
+
+int wq_submit(wq *q, wq_file *f, uint8_t *block, size_t len)
+{
+    wq_job j = {f, block, len};
+    if (len > q->bsize) /* a caller bug: never write past the block */
+        j.len = q->bsize;
+    if (q->threaded && !q->started) {
+        q->started = start_writer(q);
+        if (!q->started)
+            q->threaded = 0;
+    }
+    if (!q->threaded) {
+        int dropped = wq_file_failed(f);
+        int rc = dropped ? CS_ERR_IO : run_job(&j);
+        pthread_mutex_lock(&q->mu);
+        q->st.jobs++;
+        q->st.bytes += j.len;
+        q->st.dropped += (uint64_t)dropped;
+        recycle(q, block);
+        pthread_mutex_unlock(&q->mu);
+        return rc;
+    }
+    pthread_mutex_lock(&q->mu);
+    if (wq_file_failed(f)) {
+        q->st.dropped++;
+        recycle(q, block);
+        pthread_mutex_unlock(&q->mu);
+        return CS_OK;
+    }
+    if (q->count == q->maxq) {
+        q->st.full_waits++;
+        wait_done(q, q->maxq / 2, UINT64_MAX);
+    }
+    q->ring[(q->head + q->count) % q->maxq] = j;
+    q->count++;
+    f->last_seq = ++q->queued_seq;
+    q->st.jobs++;
+    q->st.bytes += j.len;
+    if (q->writer_sleeping && q->count >= q->batch)
+        pthread_cond_signal(&q->work);
+    pthread_mutex_unlock(&q->mu);
+    return CS_OK;
+}
+
+int wq_wait(wq *q, wq_file *f)
+{
+    if (q->started && f->last_seq) {
+        pthread_mutex_lock(&q->mu);
+        wait_done(q, 0, f->last_seq);
+        pthread_mutex_unlock(&q->mu);
+    }
+    return wq_file_failed(f) ? CS_ERR_IO : CS_OK;
+}
+
+void wq_get_stats(wq *q, wq_stats *out)
+{
+    pthread_mutex_lock(&q->mu);
+    *out = q->st;
+    pthread_mutex_unlock(&q->mu);
+}
