@@ -87,4 +87,18 @@ psql "$conninfo" -XtA -F ' ' -c "SELECT 'database: ' || (SELECT count(*) FROM ca
 "$cs" -q --db "$conninfo" verify --archive "$archive" | tail -1 ||
     { echo "quickstart: callscope verify found problems" >&2; exit 1; }
 echo "recordings are in $archive/"
-echo "stages run: capture, decode; next: transcribe (issue 5), scoring (issue 6)"
+
+# transcribe: every queued transcribe job -> utterances and words per channel
+# with times, the phrases of deploy/phrases.conf spotted, a score job queued.
+# Two workers (one decoder each); --once stops when the queue is drained.
+CALLSCOPE_CONFIG=var/quickstart/empty.conf build/transcribe/callscope-transcribe --once -j 2 \
+    --archive "$archive" --db "$conninfo" --phrases deploy/phrases.conf 2>var/quickstart/transcribe.log ||
+    { echo "quickstart: callscope-transcribe failed (exit $?; see var/quickstart/transcribe.log)" >&2; exit 1; }
+grep -o 'final: .*' var/quickstart/transcribe.log | sed 's/^final: /transcribe: /'
+psql "$conninfo" -XtA -F ' ' -c "SELECT '  ' || (SELECT count(*) FROM utterances) || ' utterances, ' ||
+    (SELECT count(*) FROM words) || ' words, phrase hits: ' ||
+    coalesce((SELECT string_agg(n || ' ' || name, ', ' ORDER BY name)
+              FROM (SELECT name, count(*) AS n FROM phrase_hits GROUP BY name) h), 'none')" 2>/dev/null || true
+echo "  search the transcripts:  build/tools/callscope/callscope --db \"$conninfo\" calls --text \"anything else\""
+"$cs" -q --db "$conninfo" calls --text "anything else" --channel agent --limit 3 2>/dev/null || true
+echo "stages run: capture, decode, transcribe; next: scoring (issue 6)"

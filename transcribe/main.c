@@ -594,6 +594,10 @@ static void process_job(worker *w, jobq_job *j)
     memset(&out, 0, sizeof out);
     double t0 = proc_cpu_s();
     for (int ch = 1; ch <= a.channels && ch <= 2 && rc == CS_OK; ch++) {
+        if (cs_stage_stop_requested()) {
+            rc = CS_ERR_INTERRUPTED;
+            break;
+        }
         if (jobq_extend(w->db, j->id, w->owner, (int)(w->cfg->lease_ms / 1000)) == CS_ERR_STATE) {
             rc = CS_ERR_STATE;
             break;
@@ -614,6 +618,9 @@ static void process_job(worker *w, jobq_job *j)
         w->c.hits += out.nhits;
         cs_log(CS_LOG_INFO, j->call_uuid, "transcribed: %zu + %zu utterances, %zu phrase hits",
                out.n[0], out.n[1], out.nhits);
+    } else if (rc == CS_ERR_INTERRUPTED) {
+        cs_log(CS_LOG_INFO, j->call_uuid,
+               "stopping: job left unfinished (redone once its lease expires)");
     } else if (rc == CS_ERR_STATE) {
         w->c.lost_lease++;
         cs_log(CS_LOG_WARN, j->call_uuid, "lease lost (another worker has the job): result dropped");
