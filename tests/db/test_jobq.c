@@ -311,6 +311,38 @@ static void test_backoff_and_max_attempts(void **state)
     assert_int_equal(jobq_fail(f->c, id, "w", "x", &bad, NULL), CS_ERR_INVAL);
 }
 
+/* jobq_fail_final: failed on the first attempt, reason kept, owner checked. */
+static void test_fail_final(void **state)
+{
+    fixture *f = *state;
+    jobq_job j;
+    jobq_counts n;
+    int64_t id = 0;
+
+    assert_int_equal(jobq_enqueue(f->c, "transcribe", U1, NULL, 0, &id), CS_OK);
+    assert_int_equal(jobq_fail_final(f->c, id, "w", "not claimed"), CS_ERR_STATE);
+    assert_int_equal(jobq_claim(f->c, "transcribe", "w", 30, &j), CS_OK);
+    assert_int_equal(j.attempts, 1);
+    jobq_job_clear(&j);
+    assert_int_equal(jobq_fail_final(f->c, id, "other", "x"), CS_ERR_STATE);
+    assert_int_equal(jobq_fail_final(f->c, id, "w", "recording 'a.flac' is damaged"), CS_OK);
+    assert_scalar(f->c,
+                  "SELECT state || ' ' || attempts || ' ' || last_error || ' ' ||"
+                  " (finished_at IS NOT NULL) || ' ' || (lease_until IS NULL)"
+                  " FROM jobs WHERE id = $1::bigint",
+                  id, "failed 1 recording 'a.flac' is damaged true true");
+    assert_int_equal(jobq_claim(f->c, "transcribe", "w", 30, &j), CS_ERR_EMPTY);
+    assert_int_equal(jobq_fail_final(f->c, id, "w", "again"), CS_ERR_STATE);
+    assert_int_equal(jobq_stats(f->c, "transcribe", &n), CS_OK);
+    assert_int_equal(n.failed, 1);
+    assert_int_equal(jobq_fail_final(NULL, id, "w", "x"), CS_ERR_INVAL);
+    assert_int_equal(jobq_fail_final(f->c, 0, "w", "x"), CS_ERR_INVAL);
+    /* enqueueing again (a re-decode) revives it */
+    assert_int_equal(jobq_enqueue(f->c, "transcribe", U1, NULL, 0, NULL), CS_OK);
+    assert_scalar(f->c, "SELECT state || ' ' || attempts FROM jobs WHERE id = $1::bigint", id,
+                  "queued 0");
+}
+
 static void test_lease_expiry_and_reclaim(void **state)
 {
     fixture *f = *state;
@@ -464,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idempotent_enqueue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backoff_and_max_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fail_final, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_expiry_and_reclaim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_last_attempt_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notify_hint_and_transactions, setup, teardown),
