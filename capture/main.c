@@ -96,6 +96,7 @@ typedef struct capture_cfg {
     int64_t max_call_duration_ms;
     int64_t linger_ms;
     int write_pcap;
+    int pcap_writer_thread;
 } capture_cfg;
 
 /* The defaults below are text (the configuration table parses them); these
@@ -168,6 +169,8 @@ static const cfg_key capture_keys[] = {
                      "after the last leg ended, wait this long for stragglers"),
     CFG_KEY_BOOL(capture_cfg, write_pcap, "capture.write_pcap", "yes",
                  "write call.pcap (the call's packets) into each spool entry"),
+    CFG_KEY_BOOL(capture_cfg, pcap_writer_thread, "capture.pcap_writer_thread", "yes",
+                 "write call.pcap from a second thread (no: from the read loop)"),
 };
 #define CAPTURE_NKEYS (sizeof capture_keys / sizeof capture_keys[0])
 
@@ -422,6 +425,7 @@ static int build_run(const capture_cfg *cfg, capture_run *run, char *err, size_t
     c->max_call_us = (uint64_t)cfg->max_call_duration_ms * 1000u;
     c->linger_us = (uint64_t)cfg->linger_ms * 1000u;
     c->write_pcap = cfg->write_pcap;
+    c->pcap_writer_thread = cfg->pcap_writer_thread;
     c->snaplen = (int)cfg->snaplen;
     return CS_OK;
 }

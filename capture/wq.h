@@ -9,7 +9,7 @@
  * queue, the read loop only copies frames into a block; a full block is
  * queued and written by the writer thread on another core.
  *
- * Model: a FIFO of jobs (file, block, length) and one writer thread that
+ * Model: a FIFO of jobs (file, offset, block, length) and one writer thread that
  * takes them in order, so the blocks of one file reach it in the order they
  * were queued, and a job is done only when its bytes were written (or failed).
  * Every file is a wq_file the caller owns (call_pcap embeds one); wq_wait
@@ -59,6 +59,7 @@ typedef struct wq_file {
     int fd;            /* borrowed: open until wq_wait says the file is done */
     atomic_int failed; /* a write failed (set by the writer) */
     uint64_t last_seq; /* sequence number of the last job queued for it; 0 none */
+    uint64_t off;      /* file offset of the next job (written with pwrite at it) */
 } wq_file;
 
 #define WQ_DEF_MAX_QUEUED 64 /* blocks queued or being written */

@@ -9,6 +9,8 @@
 #     input file 1 (the other files are still read), success 0;
 #   - one spool entry per truth call (jq '.calls | length'), counters JSON sane
 #     (frames = the truth's frames, nothing active, no kernel drops);
+#   - the same entries byte for byte without the writer thread and through
+#     libpcap (a filter) instead of capture's own pcap reader;
 #   - the same calls whether the sample is read whole, as two files (-r A -r B)
 #     or as a directory whose files' names sort the wrong way (-R: mtime wins);
 #   - SIGTERM while reading a pipe that delivered the first part of the sample
@@ -80,7 +82,8 @@ for k in spool.dir capture.probe capture.interface capture.filter capture.sip_po
          capture.max_calls capture.max_streams_per_call capture.frag_max_datagrams \
          capture.frag_max_bytes capture.frag_timeout capture.tcp_max_flows \
          capture.tcp_max_flow_bytes capture.tcp_idle capture.rtp_timeout capture.setup_timeout \
-         capture.max_call_duration capture.linger capture.write_pcap; do
+         capture.max_call_duration capture.linger capture.write_pcap \
+         capture.pcap_writer_thread; do
     grep -q "$k" "$T/out" || fail "--help-config does not list $k"
 done
 expect 0 "--print-config" "$BIN" -c "$T/empty.conf" --print-config
@@ -143,6 +146,17 @@ names "$T/sp1" >"$T/names1"
 for d in "$T"/sp1/ready/*/; do
     [ -s "$d/call.json" ] && [ -s "$d/call.pcap" ] || { fail "entry $d lacks call.json or call.pcap"; break; }
 done
+
+# ---- the same entries, byte for byte, with call.pcap written by the read loop
+# (no writer thread) and with the file read by libpcap (a filter turns capture's
+# own pcap reader off) ----------------------------------------------------------
+expect 0 "sample.pcap, no writer thread" "$BIN" --spool "$T/sp1t" --probe test \
+    --set capture.pcap_writer_thread=no "$SAMPLE"
+diff -r "$T/sp1/ready" "$T/sp1t/ready" >/dev/null && ok "no writer thread: the same entries" ||
+    fail "no writer thread: the entries differ"
+expect 0 "sample.pcap through libpcap" "$BIN" --spool "$T/sp1f" --probe test -f "len >= 0" "$SAMPLE"
+diff -r "$T/sp1/ready" "$T/sp1f/ready" >/dev/null && ok "read by libpcap: the same entries" ||
+    fail "read by libpcap: the entries differ"
 
 # ---- a missing file and a corrupt file do not stop the others -------------
 expect 1 "missing file among good ones" "$BIN" --spool "$T/sp2" --probe test "$T/none.pcap" "$SAMPLE"
