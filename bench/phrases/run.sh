@@ -41,6 +41,11 @@
 #                         transcribe.phrase_min_score's default)
 #   -j, --jobs N          callscope-transcribe processes at once (default 1)
 #       --work-dir DIR    parent of the work directory (default /tmp)
+#       --reuse DIR       score the calls and transcripts of an earlier run's
+#                         kept work directory (truth.json, transcripts.jsonl)
+#                         instead of generating and recognising new ones: to
+#                         try another --phrases list in seconds (the hits are
+#                         then bench_phspot's only)
 #   -k, --keep            keep the work directory (captures, truth, WAVs,
 #                         transcripts, hits)
 #       --no-build        use the binaries as they are in the build directory
@@ -57,7 +62,7 @@ me=bench/phrases/run.sh
 build=$root/build/test
 calls=4 seed=1 jobs=1 default_score=0.6
 phrases=$root/deploy/phrases.conf
-work_parent=/tmp keep=0 do_build=1 fail_on_miss=0
+work_parent=/tmp keep=0 do_build=1 fail_on_miss=0 reuse=""
 
 TARGET_PRECISION=0.9
 TARGET_RECALL=0.9
@@ -85,6 +90,7 @@ while (($#)); do
     --default) need_arg "$@"; default_score=$2; shift 2 ;;
     -j | --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
     --work-dir) need_arg "$@"; work_parent=$2; shift 2 ;;
+    --reuse) need_arg "$@"; reuse=$2; shift 2 ;;
     -k | --keep) keep=1; shift ;;
     --no-build) do_build=0; shift ;;
     --fail-on-miss) fail_on_miss=1; shift ;;
@@ -126,6 +132,11 @@ for b in "$callgen" "$transcribe" "$g711pass" "$phspot"; do
     [[ -x $b ]] || die 4 "missing $b (build it, or leave out --no-build)"
 done
 [[ -d $work_parent ]] || die 4 "--work-dir $work_parent: no such directory"
+if [[ -n $reuse ]]; then
+    [[ -r $reuse/truth.json && -r $reuse/transcripts.jsonl ]] ||
+        die 2 "--reuse $reuse: no truth.json and transcripts.jsonl there (a --keep work directory)"
+    reuse=$(cd "$reuse" && pwd)
+fi
 
 work=$(mktemp -d "$work_parent/callscope-bench-phrases.XXXXXX")
 # shellcheck disable=SC2317 # reached through the trap
@@ -140,6 +151,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 : >"$work/empty.conf" # CALLSCOPE_CONFIG: no system configuration
 
+if [[ -n $reuse ]]; then
+    echo "== reusing the calls and transcripts of $reuse" >&2
+    cp "$reuse/truth.json" "$reuse/transcripts.jsonl" "$work/"
+    cat "$reuse"/transcribe-*.log >"$work/transcribe-0.log" 2>/dev/null || :
+    calls=$(cat "$reuse/calls" 2>/dev/null || echo "?") seed=$(cat "$reuse/seed" 2>/dev/null || echo "?")
+    ncalls=$(jq 'length' "$work/truth.json")
+else
+echo "$calls" >"$work/calls"
+echo "$seed" >"$work/seed"
 # ---- calls -------------------------------------------------------------------
 echo "== callgen: $calls calls per scenario, PCMU seed $seed, PCMA seed $((seed + 1))" >&2
 scen=direct,queued,hold,transfer,dtmf,repeat,codecs
@@ -205,6 +225,7 @@ done
 cat "$work"/transcripts-*.jsonl >"$work/transcripts.jsonl"
 got=$(jq -s 'length' "$work/transcripts.jsonl")
 ((got == ncalls)) || die 1 "callscope-transcribe printed $got transcripts for $ncalls files"
+fi # not --reuse
 rtf=$(cat "$work"/transcribe-*.log | awk '$1 == "rtf" { c += $2; a += $3 }
     END { if (a > 0) printf "%.3f %.1f %.1f", c / a, c, a; else print "0 0 0" }')
 
@@ -214,7 +235,7 @@ rc=0
     >"$work/spots.jsonl" 2>"$work/phspot.log" || rc=$?
 ((rc == 0)) || { cat "$work/phspot.log" >&2; die 1 "bench_phspot exited with $rc"; }
 # bench_phspot at the default must be callscope-transcribe's own output
-jq -n --argjson d "$default_score" --slurpfile t "$work/transcripts.jsonl" \
+[[ -n $reuse ]] || jq -n --argjson d "$default_score" --slurpfile t "$work/transcripts.jsonl" \
     --slurpfile s "$work/spots.jsonl" '
     ([$t[] | {key: .path, value: .phrases}] | from_entries) as $own
     | [$s[] | select(.min_score == $d) | select(.phrases != $own[.path]) | .path] | length == 0' \
@@ -241,7 +262,7 @@ jq -c -n --slurpfile truth "$work/truth.json" --argjson names "$NAMES" --argjson
 table() { # jq filter selecting groups -> tsv: score group tp fp fn prec rec inside tp_ev
     jq -r -s --argjson names "$NAMES" '
         def kind($n): if $n == "forbidden" then "forbidden" else "scripted" end;
-        [.[] | . as $r | ($r.name, kind($r.name), "all") as $g | $r + {group: $g}]
+        [.[] | . as $r | ([$r.name, kind($r.name), "all"] | unique[]) as $g | $r + {group: $g}]
         | group_by([.score, .group])[]
         | {score: .[0].score, group: .[0].group,
            tp: map(select(.tp)) | length, fp: map(select(.fp)) | length,
@@ -269,8 +290,10 @@ fmt_rows() { # score -> printed rows in a fixed group order
 header() { printf "  %-13s %4s %4s %4s   %5s   %5s   %5s\n" group TP FP FN prec recall evid; }
 
 npcmu=$(jq '[.[] | select(.codec == "pcmu")] | length' "$work/truth.json")
+pcma_seed=$seed
+[[ $seed =~ ^[0-9]+$ ]] && pcma_seed=$((seed + 1))
 echo "phrase-spotting benchmark: $ncalls answered G.711 calls ($npcmu PCMU seed $seed," \
-    "$((ncalls - npcmu)) PCMA seed $((seed + 1)); --calls $calls), agent channel"
+    "$((ncalls - npcmu)) PCMA seed $pcma_seed; --calls $calls), agent channel${reuse:+ (reused from $reuse)}"
 echo "phrase list: $phrases"
 echo "truth positives (name in phrases.said):" \
     "$(jq -r -s '[.[] | select(.score == 1 and (.tp or .fn))] | group_by(.name)
