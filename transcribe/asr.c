@@ -5,6 +5,7 @@
 
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,12 @@
 struct asr {
     ps_decoder_t *ps;
     double cpu_s;
+    /* Features of the segment being decoded and the real frame number of
+     * each (see extract); grown as needed, kept for the next segment. */
+    mfcc_t **cep;
+    mfcc_t *cep_block;
+    int32_t *real;
+    size_t cap;
 };
 
 void asr_config_default(asr_config *c)
@@ -104,14 +111,17 @@ int asr_open(const asr_config *cfg, asr **out, char *err, size_t errcap)
         (rc = check_path("dictionary", cfg->dict, err, errcap)) != CS_OK)
         return rc;
     err_set_callback(ps_log_cb, NULL);
+    /* sphinxbase also writes some chatter (the whole configuration table at
+     * cmd_ln_init) straight to its log file, stderr by default: none. */
+    err_set_logfp(NULL);
     char beam[32], wbeam[32], maxhmmpf[32];
     snprintf(beam, sizeof beam, "%g", cfg->beam);
     snprintf(wbeam, sizeof wbeam, "%g", cfg->wbeam);
     snprintf(maxhmmpf, sizeof maxhmmpf, "%d", cfg->maxhmmpf);
-    cmd_ln_t *cl = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", cfg->hmm, "-lm", cfg->lm, "-dict",
-                               cfg->dict, "-beam", beam, "-wbeam", wbeam, "-maxhmmpf", maxhmmpf,
-                               "-fwdflat", cfg->fwdflat ? "yes" : "no", "-bestpath",
-                               cfg->bestpath ? "yes" : "no", NULL);
+    cmd_ln_t *cl =
+        cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", cfg->hmm, "-lm", cfg->lm, "-dict", cfg->dict,
+                    "-beam", beam, "-wbeam", wbeam, "-maxhmmpf", maxhmmpf, "-fwdflat",
+                    cfg->fwdflat ? "yes" : "no", "-bestpath", cfg->bestpath ? "yes" : "no", NULL);
     if (!cl) {
         snprintf(err, errcap, "transcribe: PocketSphinx refused the configuration");
         return CS_ERR_CONFIG;
@@ -140,6 +150,9 @@ void asr_close(asr *a)
     if (!a)
         return;
     ps_free(a->ps);
+    free(a->cep);
+    free(a->cep_block);
+    free(a->real);
     free(a);
 }
 
@@ -154,6 +167,85 @@ static int is_filler(const char *w)
     return !w || !*w || w[0] == '<' || w[0] == '[' || w[0] == '+';
 }
 
+/*
+ * Runs PocketSphinx's front end over the segment, one frame shift at a time,
+ * into a->cep, recording in a->real the real frame number of every frame it
+ * keeps; *nfr gets the count.
+ *
+ * Why. The front end drops non-speech frames (-remove_silence, on by
+ * default, and better for accuracy than keeping them), and the search
+ * numbers only the frames it was given: ps_seg_frames of a word after a
+ * removed stretch of silence is early by that stretch (1.5 s of leading
+ * silence put "go" of goforward.raw 210 ms early). Fed one shift at a time,
+ * the front end releases in each call the frames that end at the newest
+ * one (the pre-speech buffer when speech starts, then each frame while in
+ * speech), which gives each kept frame's real number. The search then runs
+ * on these features (ps_process_cep), as ps_process_raw would.
+ */
+static int extract(asr *a, const int16_t *pcm, size_t n, size_t *nfr)
+{
+    fe_t *fe = ps_get_fe(a->ps);
+    int shift = 0, size = 0;
+    fe_get_input_size(fe, &shift, &size);
+    int dim = fe_get_output_size(fe);
+    if (shift <= 0 || size <= 0 || dim <= 0)
+        return CS_ERR_CODEC;
+    size_t need = n / (size_t)shift + 8;
+    if (need > a->cap) {
+        mfcc_t *block = realloc(a->cep_block, need * (size_t)dim * sizeof *block);
+        if (!block)
+            return CS_ERR_NOMEM;
+        a->cep_block = block;
+        mfcc_t **rows = realloc(a->cep, need * sizeof *rows);
+        if (!rows)
+            return CS_ERR_NOMEM;
+        a->cep = rows;
+        int32_t *real = realloc(a->real, need * sizeof *real);
+        if (!real)
+            return CS_ERR_NOMEM;
+        a->real = real;
+        a->cap = need;
+    }
+    for (size_t i = 0; i < a->cap; i++)
+        a->cep[i] = a->cep_block + i * (size_t)dim;
+    if (fe_start_utt(fe) < 0)
+        return CS_ERR_CODEC;
+    size_t count = 0, fed = 0;
+    const int16 *p = (const int16 *)pcm;
+    while (fed < n) {
+        size_t chunk = n - fed < (size_t)shift ? n - fed : (size_t)shift, left = chunk;
+        int32 k = (int32)(a->cap - count - 1); /* one row kept for fe_end_utt */
+        if (fe_process_frames(fe, &p, &left, a->cep + count, &k, NULL) < 0)
+            return CS_ERR_CODEC;
+        fed += chunk - left;
+        if (left == chunk && k == 0)
+            return CS_ERR_CODEC; /* no progress: never expected */
+        int64_t computed = fed >= (size_t)size ? 1 + (int64_t)(fed - (size_t)size) / shift : 0;
+        for (int32 i = 0; i < k; i++)
+            a->real[count + (size_t)i] = (int32_t)(computed - k + i);
+        count += (size_t)k;
+    }
+    int32 tail = 0;
+    if (fe_end_utt(fe, a->cep[count], &tail) < 0)
+        return CS_ERR_CODEC;
+    if (tail > 0) {
+        int64_t computed = fed >= (size_t)size ? 1 + (int64_t)(fed - (size_t)size) / shift : 0;
+        a->real[count++] = (int32_t)computed;
+    }
+    *nfr = count;
+    return CS_OK;
+}
+
+/* The real frame number of search frame f (see extract). */
+static int64_t real_frame(const asr *a, size_t nfr, int f)
+{
+    if (f < 0 || nfr == 0)
+        return f < 0 ? 0 : f;
+    if ((size_t)f < nfr)
+        return a->real[f];
+    return (int64_t)a->real[nfr - 1] + (f - (int64_t)(nfr - 1));
+}
+
 int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_utt *out)
 {
     if (!a || !out || (!pcm16k && n) || offset_ms < 0 || offset_ms > INT32_MAX)
@@ -161,11 +253,20 @@ int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_u
     memset(out, 0, sizeof *out);
     double t0 = thread_cpu_s();
     int rc = CS_OK;
+    size_t nfr = 0;
     if (ps_start_utt(a->ps) < 0) {
         rc = CS_ERR_CODEC;
         goto done;
     }
-    if (n && ps_process_raw(a->ps, (const int16 *)pcm16k, n, FALSE, TRUE) < 0) {
+    if ((rc = extract(a, pcm16k, n, &nfr)) != CS_OK) {
+        ps_end_utt(a->ps);
+        goto done;
+    }
+    if (nfr == 0) { /* nothing the front end calls speech: no words */
+        ps_end_utt(a->ps);
+        goto words;
+    }
+    if (ps_process_cep(a->ps, a->cep, (int)nfr, FALSE, TRUE) < 0) {
         ps_end_utt(a->ps);
         rc = CS_ERR_CODEC;
         goto done;
@@ -175,10 +276,11 @@ int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_u
         goto done;
     }
     out->frames = ps_get_n_frames(a->ps);
+words:;
     logmath_t *lm = ps_get_logmath(a->ps);
     size_t cap = 0, text_len = 0;
     double conf_sum = 0, dur_sum = 0;
-    for (ps_seg_t *s = ps_seg_iter(a->ps); s; s = ps_seg_next(s)) {
+    for (ps_seg_t *s = nfr ? ps_seg_iter(a->ps) : NULL; s; s = ps_seg_next(s)) {
         const char *w = ps_seg_word(s);
         if (is_filler(w))
             continue;
@@ -212,8 +314,8 @@ int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_u
             rc = CS_ERR_NOMEM;
             goto done;
         }
-        aw->start_ms = (int32_t)(offset_ms + (int64_t)sf * 10);
-        aw->end_ms = (int32_t)(offset_ms + (int64_t)(ef + 1) * 10);
+        aw->start_ms = (int32_t)(offset_ms + real_frame(a, nfr, sf) * 10);
+        aw->end_ms = (int32_t)(offset_ms + (real_frame(a, nfr, ef) + 1) * 10);
         aw->confidence = p;
         out->n_words++;
         text_len += wl + 1;
