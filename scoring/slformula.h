@@ -8,14 +8,16 @@
  * are sums (the KPI rollups keep the counts per interval and the report picks
  * the formula at read time: changing score.sl_formula never needs a re-score).
  *
- * The counts (all over one interval / queue / agent):
+ * The counts (all over one interval / queue / agent; kpi_interval columns):
  *   answered            calls answered by an agent
- *   answered_within_t   of those, answered with a queue wait < T
+ *   answered_within_t   of those, answered with a queue wait <= T
+ *                       (answered_within_sl; "within 20 s" includes 20.000 s)
  *   abandoned           calls the caller hung up before an agent answered
- *   abandoned_within_t  of those, abandoned with a wait < T
+ *   abandoned_within_t  of those, abandoned with a wait <= T (abandoned_within_sl)
  *   short_abandons      of those, abandoned with a wait < the short-abandon
- *                       threshold (score.short_abandon, default 5 s)
- * ("within T" is wait < T in ms; the caller counts, this module only divides.)
+ *                       threshold (score.short_abandon, default 5 s; strictly
+ *                       below)
+ * The caller counts (the SQL rollup does); this module only divides.
  *
  * The formulas (config name in quotes; docs/kpi.md says when each is used):
  *   (1) SL_ABANDONS_IN_SL        "abandons_in_sl"
@@ -44,9 +46,9 @@
 
 typedef struct sl_counts {
     int64_t answered;           /* answered calls */
-    int64_t answered_within_t;  /* answered with wait < T; <= answered */
+    int64_t answered_within_t;  /* answered with wait <= T; <= answered */
     int64_t abandoned;          /* abandoned calls */
-    int64_t abandoned_within_t; /* abandoned with wait < T; <= abandoned */
+    int64_t abandoned_within_t; /* abandoned with wait <= T; <= abandoned */
     int64_t short_abandons;     /* abandoned with wait < short-abandon threshold; <= abandoned */
 } sl_counts;
 

@@ -473,6 +473,16 @@ static void test_dtmf_properties(void **state)
         }
         int min_run = 1 + (int)(rng(&s) % 16);
         assert_int_equal(sc_dtmf_mask(ev, n, min_run, 3000, out, sizeof out), n);
+        /* masking the stored result again (masked keys come back as '*')
+         * changes nothing */
+        if (min_run > SC_DTMF_CLEAR_TAIL) {
+            sc_dtmf again[200];
+            char out2[256];
+            for (size_t i = 0; i < n; i++)
+                again[i] = (sc_dtmf){out[i], ev[i].start_ms};
+            assert_int_equal(sc_dtmf_mask(again, n, min_run, 3000, out2, sizeof out2), n);
+            assert_string_equal(out2, out);
+        }
         /* per run: same keys except digits -> '*'; clear digits <= 4 when masked */
         size_t i = 0;
         while (i < n) {
