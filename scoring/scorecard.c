@@ -111,8 +111,8 @@ typedef struct perr {
 
 /* Writes "<path>[.<field>]: <message>" (or just the message for an empty
  * path) and returns code. */
-__attribute__((format(printf, 5, 6))) static int fail(perr *e, int code, const char *path,
-                                                      const char *field, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int bad(perr *e, int code, const char *path,
+                                                     const char *field, const char *fmt, ...)
 {
     if (!e->buf || e->cap == 0)
         return code;
@@ -183,18 +183,18 @@ static int read_text(perr *e, const jsonp_val *v, const char *path, const char *
                      const char **s, size_t *len)
 {
     if (!v)
-        return fail(e, CS_ERR_MALFORMED, path, field, "missing");
+        return bad(e, CS_ERR_MALFORMED, path, field, "missing");
     if (jsonp_type_of(v) != JSONP_STRING)
-        return fail(e, CS_ERR_MALFORMED, path, field, "expected a string, got %s", type_name(v));
+        return bad(e, CS_ERR_MALFORMED, path, field, "expected a string, got %s", type_name(v));
     *s = jsonp_str(v, len);
     if (*len == 0)
-        return fail(e, CS_ERR_MALFORMED, path, field, "empty string");
+        return bad(e, CS_ERR_MALFORMED, path, field, "empty string");
     if (*len > max)
-        return fail(e, CS_ERR_MALFORMED, path, field, "longer than %zu bytes", max);
+        return bad(e, CS_ERR_MALFORMED, path, field, "longer than %zu bytes", max);
     for (size_t i = 0; i < *len; i++) {
         unsigned char c = (unsigned char)(*s)[i];
         if (c < 0x20 || c == 0x7f)
-            return fail(e, CS_ERR_MALFORMED, path, field, "control byte 0x%02x at byte %zu", c, i);
+            return bad(e, CS_ERR_MALFORMED, path, field, "control byte 0x%02x at byte %zu", c, i);
     }
     return CS_OK;
 }
@@ -204,9 +204,9 @@ static int read_ident(perr *e, const jsonp_val *v, const char *path, const char 
                       int dash, const char **s, size_t *len)
 {
     if (!v)
-        return fail(e, CS_ERR_MALFORMED, path, field, "missing");
+        return bad(e, CS_ERR_MALFORMED, path, field, "missing");
     if (jsonp_type_of(v) != JSONP_STRING)
-        return fail(e, CS_ERR_MALFORMED, path, field, "expected a string, got %s", type_name(v));
+        return bad(e, CS_ERR_MALFORMED, path, field, "expected a string, got %s", type_name(v));
     *s = jsonp_str(v, len);
     int ok = *len >= 1 && *len <= max;
     for (size_t i = 0; ok && i < *len; i++) {
@@ -215,8 +215,8 @@ static int read_ident(perr *e, const jsonp_val *v, const char *path, const char 
     }
     if (!ok) {
         char q[QBUF];
-        return fail(e, CS_ERR_MALFORMED, path, field, "%s is not [a-z0-9_%s]{1,%zu}",
-                    quote(q, sizeof q, *s, *len), dash ? "-" : "", max);
+        return bad(e, CS_ERR_MALFORMED, path, field, "%s is not [a-z0-9_%s]{1,%zu}",
+                   quote(q, sizeof q, *s, *len), dash ? "-" : "", max);
     }
     return CS_OK;
 }
@@ -225,9 +225,9 @@ static int read_number(perr *e, const jsonp_val *v, const char *path, const char
                        double *out)
 {
     if (!v)
-        return fail(e, CS_ERR_MALFORMED, path, field, "missing");
+        return bad(e, CS_ERR_MALFORMED, path, field, "missing");
     if (jsonp_type_of(v) != JSONP_NUMBER || jsonp_double(v, out) != CS_OK)
-        return fail(e, CS_ERR_MALFORMED, path, field, "expected a number, got %s", type_name(v));
+        return bad(e, CS_ERR_MALFORMED, path, field, "expected a number, got %s", type_name(v));
     *out += 0.0; /* -0 reads as 0: one canonical zero */
     return CS_OK;
 }
@@ -246,8 +246,8 @@ static int check_fields(perr *e, const jsonp_val *obj, const char *path, const c
         }
         if (j == n) {
             char q[QBUF];
-            return fail(e, CS_ERR_MALFORMED, path, NULL, "unknown field %s (expected %s)",
-                        quote(q, sizeof q, k, kl), expected);
+            return bad(e, CS_ERR_MALFORMED, path, NULL, "unknown field %s (expected %s)",
+                       quote(q, sizeof q, k, kl), expected);
         }
     }
     return CS_OK;
@@ -270,29 +270,29 @@ static int parse_applies_to(perr *e, const jsonp_val *v, const char *ip, unsigne
         return CS_OK;
     }
     if (jsonp_type_of(v) != JSONP_ARRAY)
-        return fail(e, CS_ERR_MALFORMED, ip, "applies_to", "expected an array of outcomes, got %s",
-                    type_name(v));
+        return bad(e, CS_ERR_MALFORMED, ip, "applies_to", "expected an array of outcomes, got %s",
+                   type_name(v));
     if (jsonp_len(v) == 0)
-        return fail(e, CS_ERR_MALFORMED, ip, "applies_to",
-                    "empty (an item applies to at least one outcome)");
+        return bad(e, CS_ERR_MALFORMED, ip, "applies_to",
+                   "empty (an item applies to at least one outcome)");
     unsigned bits = 0;
     for (size_t i = 0; i < jsonp_len(v); i++) {
         char f[48];
         snprintf(f, sizeof f, "applies_to[%zu]", i);
         const jsonp_val *o = jsonp_at(v, i);
         if (jsonp_type_of(o) != JSONP_STRING)
-            return fail(e, CS_ERR_MALFORMED, ip, f, "expected a string, got %s", type_name(o));
+            return bad(e, CS_ERR_MALFORMED, ip, f, "expected a string, got %s", type_name(o));
         size_t ol;
         const char *os = jsonp_str(o, &ol);
         unsigned b = sc_outcome_from_name(os, ol);
         char q[QBUF];
         if (!b)
-            return fail(e, CS_ERR_MALFORMED, ip, f,
-                        "%s is not one of answered, abandoned, busy, no_answer, failed",
-                        quote(q, sizeof q, os, ol));
+            return bad(e, CS_ERR_MALFORMED, ip, f,
+                       "%s is not one of answered, abandoned, busy, no_answer, failed",
+                       quote(q, sizeof q, os, ol));
         if (bits & b)
-            return fail(e, CS_ERR_MALFORMED, ip, f, "%s is listed twice",
-                        quote(q, sizeof q, os, ol));
+            return bad(e, CS_ERR_MALFORMED, ip, f, "%s is listed twice",
+                       quote(q, sizeof q, os, ol));
         bits |= b;
     }
     *out = bits;
@@ -302,7 +302,7 @@ static int parse_applies_to(perr *e, const jsonp_val *v, const char *ip, unsigne
 static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, const char *ip)
 {
     if (jsonp_type_of(v) != JSONP_OBJECT)
-        return fail(e, CS_ERR_MALFORMED, ip, NULL, "expected an object, got %s", type_name(v));
+        return bad(e, CS_ERR_MALFORMED, ip, NULL, "expected an object, got %s", type_name(v));
     int rc = check_fields(e, v, ip, item_fields, sizeof item_fields / sizeof item_fields[0],
                           "key, label, kind, weight, critical, applies_to, metric, op, value, "
                           "phrase, within_s");
@@ -320,8 +320,8 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
     for (size_t j = 0; j + 1 < c->n_items; j++) {
         if (name_eq(s, len, c->items[j].key)) {
             const sc_section *ps = &c->sections[c->items[j].section];
-            return fail(e, CS_ERR_MALFORMED, ip, "key", "%s repeats sections[%zu].items[%zu].key",
-                        quote(q, sizeof q, s, len), c->items[j].section, j - ps->first);
+            return bad(e, CS_ERR_MALFORMED, ip, "key", "%s repeats sections[%zu].items[%zu].key",
+                       quote(q, sizeof q, s, len), c->items[j].section, j - ps->first);
         }
     }
     if (!(it->key = dupn(s, len)))
@@ -329,9 +329,9 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
 
     const jsonp_val *kv = jsonp_get(v, "kind");
     if (!kv)
-        return fail(e, CS_ERR_MALFORMED, ip, "kind", "missing");
+        return bad(e, CS_ERR_MALFORMED, ip, "kind", "missing");
     if (jsonp_type_of(kv) != JSONP_STRING)
-        return fail(e, CS_ERR_MALFORMED, ip, "kind", "expected a string, got %s", type_name(kv));
+        return bad(e, CS_ERR_MALFORMED, ip, "kind", "expected a string, got %s", type_name(kv));
     s = jsonp_str(kv, &len);
     size_t k;
     for (k = 0; k < sizeof kind_names / sizeof kind_names[0]; k++) {
@@ -339,9 +339,9 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
             break;
     }
     if (k == sizeof kind_names / sizeof kind_names[0])
-        return fail(e, CS_ERR_MALFORMED, ip, "kind",
-                    "%s is not one of metric, phrase_present, phrase_absent",
-                    quote(q, sizeof q, s, len));
+        return bad(e, CS_ERR_MALFORMED, ip, "kind",
+                   "%s is not one of metric, phrase_present, phrase_absent",
+                   quote(q, sizeof q, s, len));
     it->kind = (sc_kind)k;
 
     /* Fields of the other kind are errors, not ignored: a phrase on a metric
@@ -350,27 +350,27 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
     size_t n_other = it->kind == SC_KIND_METRIC ? 2 : 3;
     for (size_t j = 0; j < n_other; j++) {
         if (jsonp_get(v, other[j]))
-            return fail(e, CS_ERR_MALFORMED, ip, other[j], "not a field of a %s item",
-                        kind_names[k]);
+            return bad(e, CS_ERR_MALFORMED, ip, other[j], "not a field of a %s item",
+                       kind_names[k]);
     }
 
     double w;
     if ((rc = read_number(e, jsonp_get(v, "weight"), ip, "weight", &w)) != CS_OK)
         return rc;
     if (!(w > 0))
-        return fail(e, CS_ERR_MALFORMED, ip, "weight", "must be > 0 (got %g)", w);
+        return bad(e, CS_ERR_MALFORMED, ip, "weight", "must be > 0 (got %g)", w);
     if (w > SC_WEIGHT_MAX)
-        return fail(e, CS_ERR_MALFORMED, ip, "weight", "must be <= %g (got %g)", SC_WEIGHT_MAX, w);
+        return bad(e, CS_ERR_MALFORMED, ip, "weight", "must be <= %g (got %g)", SC_WEIGHT_MAX, w);
     double wc = round(w * 100.0);
     if (fabs(w * 100.0 - wc) > 1e-6 || wc < 1)
-        return fail(e, CS_ERR_MALFORMED, ip, "weight", "%.17g is not a multiple of 0.01", w);
+        return bad(e, CS_ERR_MALFORMED, ip, "weight", "%.17g is not a multiple of 0.01", w);
     it->weight_c = (int64_t)wc;
     it->weight = wc / 100.0;
 
     const jsonp_val *cv = jsonp_get(v, "critical");
     if (cv && jsonp_bool(cv, &it->critical) != CS_OK)
-        return fail(e, CS_ERR_MALFORMED, ip, "critical", "expected true or false, got %s",
-                    type_name(cv));
+        return bad(e, CS_ERR_MALFORMED, ip, "critical", "expected true or false, got %s",
+                   type_name(cv));
     it->critical = it->critical ? 1 : 0;
 
     if ((rc = parse_applies_to(e, jsonp_get(v, "applies_to"), ip, &it->applies_to)) != CS_OK)
@@ -390,23 +390,23 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
     if (it->kind == SC_KIND_METRIC) {
         const jsonp_val *mv = jsonp_get(v, "metric");
         if (!mv)
-            return fail(e, CS_ERR_MALFORMED, ip, "metric", "missing");
+            return bad(e, CS_ERR_MALFORMED, ip, "metric", "missing");
         if (jsonp_type_of(mv) != JSONP_STRING)
-            return fail(e, CS_ERR_MALFORMED, ip, "metric", "expected a string, got %s",
-                        type_name(mv));
+            return bad(e, CS_ERR_MALFORMED, ip, "metric", "expected a string, got %s",
+                       type_name(mv));
         s = jsonp_str(mv, &len);
         int m = sc_metric_from_name(s, len);
         if (m < 0)
-            return fail(e, CS_ERR_MALFORMED, ip, "metric",
-                        "%s is not a known metric (docs/scorecard.md lists them)",
-                        quote(q, sizeof q, s, len));
+            return bad(e, CS_ERR_MALFORMED, ip, "metric",
+                       "%s is not a known metric (docs/scorecard.md lists them)",
+                       quote(q, sizeof q, s, len));
         it->metric = (sc_metric)m;
 
         const jsonp_val *ov = jsonp_get(v, "op");
         if (!ov)
-            return fail(e, CS_ERR_MALFORMED, ip, "op", "missing");
+            return bad(e, CS_ERR_MALFORMED, ip, "op", "missing");
         if (jsonp_type_of(ov) != JSONP_STRING)
-            return fail(e, CS_ERR_MALFORMED, ip, "op", "expected a string, got %s", type_name(ov));
+            return bad(e, CS_ERR_MALFORMED, ip, "op", "expected a string, got %s", type_name(ov));
         s = jsonp_str(ov, &len);
         size_t o;
         for (o = 0; o < sizeof op_names / sizeof op_names[0]; o++) {
@@ -414,15 +414,15 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
                 break;
         }
         if (o == sizeof op_names / sizeof op_names[0])
-            return fail(e, CS_ERR_MALFORMED, ip, "op",
-                        "%s is not one of <=, <, >=, >, ==", quote(q, sizeof q, s, len));
+            return bad(e, CS_ERR_MALFORMED, ip, "op",
+                       "%s is not one of <=, <, >=, >, ==", quote(q, sizeof q, s, len));
         it->op = (sc_op)o;
 
         if ((rc = read_number(e, jsonp_get(v, "value"), ip, "value", &it->value)) != CS_OK)
             return rc;
         if (!(fabs(it->value) <= SC_VALUE_ABS_MAX))
-            return fail(e, CS_ERR_MALFORMED, ip, "value", "|%g| is above %g", it->value,
-                        SC_VALUE_ABS_MAX);
+            return bad(e, CS_ERR_MALFORMED, ip, "value", "|%g| is above %g", it->value,
+                       SC_VALUE_ABS_MAX);
     } else {
         if ((rc = read_ident(e, jsonp_get(v, "phrase"), ip, "phrase", SC_PHRASE_MAX, 1, &s,
                              &len)) != CS_OK)
@@ -434,8 +434,8 @@ static int parse_item(perr *e, scorecard *c, const jsonp_val *v, size_t si, cons
             if ((rc = read_number(e, wv, ip, "within_s", &it->within_s)) != CS_OK)
                 return rc;
             if (!(it->within_s >= 0 && it->within_s <= SC_WITHIN_MAX))
-                return fail(e, CS_ERR_MALFORMED, ip, "within_s", "%g is not in [0, %g]",
-                            it->within_s, SC_WITHIN_MAX);
+                return bad(e, CS_ERR_MALFORMED, ip, "within_s", "%g is not in [0, %g]",
+                           it->within_s, SC_WITHIN_MAX);
             it->has_within = 1;
         }
     }
@@ -447,7 +447,7 @@ static int parse_section(perr *e, scorecard *c, size_t cap, const jsonp_val *v, 
     char sp[48];
     snprintf(sp, sizeof sp, "sections[%zu]", si);
     if (jsonp_type_of(v) != JSONP_OBJECT)
-        return fail(e, CS_ERR_MALFORMED, sp, NULL, "expected an object, got %s", type_name(v));
+        return bad(e, CS_ERR_MALFORMED, sp, NULL, "expected an object, got %s", type_name(v));
     int rc = check_fields(e, v, sp, section_fields, 2, "name, items");
     if (rc != CS_OK)
         return rc;
@@ -460,8 +460,8 @@ static int parse_section(perr *e, scorecard *c, size_t cap, const jsonp_val *v, 
     for (size_t j = 0; j < si; j++) {
         if (name_eq(s, len, c->sections[j].name)) {
             char q[QBUF];
-            return fail(e, CS_ERR_MALFORMED, sp, "name", "%s repeats sections[%zu].name",
-                        quote(q, sizeof q, s, len), j);
+            return bad(e, CS_ERR_MALFORMED, sp, "name", "%s repeats sections[%zu].name",
+                       quote(q, sizeof q, s, len), j);
         }
     }
     if (!(sec->name = dupn(s, len)))
@@ -470,17 +470,16 @@ static int parse_section(perr *e, scorecard *c, size_t cap, const jsonp_val *v, 
 
     const jsonp_val *items = jsonp_get(v, "items");
     if (!items)
-        return fail(e, CS_ERR_MALFORMED, sp, "items", "missing");
+        return bad(e, CS_ERR_MALFORMED, sp, "items", "missing");
     if (jsonp_type_of(items) != JSONP_ARRAY)
-        return fail(e, CS_ERR_MALFORMED, sp, "items", "expected an array, got %s",
-                    type_name(items));
+        return bad(e, CS_ERR_MALFORMED, sp, "items", "expected an array, got %s", type_name(items));
     if (jsonp_len(items) == 0)
-        return fail(e, CS_ERR_MALFORMED, sp, "items", "empty (a section needs at least one item)");
+        return bad(e, CS_ERR_MALFORMED, sp, "items", "empty (a section needs at least one item)");
     for (size_t i = 0; i < jsonp_len(items); i++) {
         char ip[SC_PATH_MAX];
         snprintf(ip, sizeof ip, "%s.items[%zu]", sp, i);
         if (c->n_items >= SC_MAX_ITEMS || c->n_items >= cap)
-            return fail(e, CS_ERR_LIMIT, ip, NULL, "more than %d items in the card", SC_MAX_ITEMS);
+            return bad(e, CS_ERR_LIMIT, ip, NULL, "more than %d items in the card", SC_MAX_ITEMS);
         memset(&c->items[c->n_items], 0, sizeof c->items[0]);
         c->n_items++; /* counted before filling: scorecard_free frees a partial item */
         sec->n_items++;
@@ -493,8 +492,8 @@ static int parse_section(perr *e, scorecard *c, size_t cap, const jsonp_val *v, 
 static int parse_card(perr *e, scorecard *c, const jsonp_val *root)
 {
     if (jsonp_type_of(root) != JSONP_OBJECT)
-        return fail(e, CS_ERR_MALFORMED, "top level", NULL, "expected an object, got %s",
-                    type_name(root));
+        return bad(e, CS_ERR_MALFORMED, "top level", NULL, "expected an object, got %s",
+                   type_name(root));
     int rc = check_fields(e, root, "top level", card_fields, 3, "name, pass_score, sections");
     if (rc != CS_OK)
         return rc;
@@ -508,19 +507,19 @@ static int parse_card(perr *e, scorecard *c, const jsonp_val *root)
         CS_OK)
         return rc;
     if (!(c->pass_score >= 0 && c->pass_score <= 100))
-        return fail(e, CS_ERR_MALFORMED, "", "pass_score", "%g is not in [0, 100]", c->pass_score);
+        return bad(e, CS_ERR_MALFORMED, "", "pass_score", "%g is not in [0, 100]", c->pass_score);
 
     const jsonp_val *secs = jsonp_get(root, "sections");
     if (!secs)
-        return fail(e, CS_ERR_MALFORMED, "", "sections", "missing");
+        return bad(e, CS_ERR_MALFORMED, "", "sections", "missing");
     if (jsonp_type_of(secs) != JSONP_ARRAY)
-        return fail(e, CS_ERR_MALFORMED, "", "sections", "expected an array, got %s",
-                    type_name(secs));
+        return bad(e, CS_ERR_MALFORMED, "", "sections", "expected an array, got %s",
+                   type_name(secs));
     size_t ns = jsonp_len(secs);
     if (ns == 0)
-        return fail(e, CS_ERR_MALFORMED, "", "sections", "empty (a card needs at least one item)");
+        return bad(e, CS_ERR_MALFORMED, "", "sections", "empty (a card needs at least one item)");
     if (ns > SC_MAX_SECTIONS)
-        return fail(e, CS_ERR_LIMIT, "", "sections", "more than %d sections", SC_MAX_SECTIONS);
+        return bad(e, CS_ERR_LIMIT, "", "sections", "more than %d sections", SC_MAX_SECTIONS);
     /* Items of all sections, bounded by the count the document holds. */
     size_t ni = 0;
     for (size_t i = 0; i < ns; i++)
@@ -564,29 +563,29 @@ int scorecard_parse(const char *json, size_t len, scorecard **out, char *err, si
     if (err && errcap)
         err[0] = '\0';
     if (!out)
-        return fail(&e, CS_ERR_INVAL, "", NULL, "no output pointer");
+        return bad(&e, CS_ERR_INVAL, "", NULL, "no output pointer");
     *out = NULL;
     if (!json && len > 0)
-        return fail(&e, CS_ERR_INVAL, "", NULL, "no input");
+        return bad(&e, CS_ERR_INVAL, "", NULL, "no input");
     if (len > SC_MAX_FILE_BYTES)
-        return fail(&e, CS_ERR_LIMIT, "", NULL, "%zu bytes: a scorecard is at most %u bytes", len,
-                    SC_MAX_FILE_BYTES);
+        return bad(&e, CS_ERR_LIMIT, "", NULL, "%zu bytes: a scorecard is at most %u bytes", len,
+                   SC_MAX_FILE_BYTES);
     jsonp_opts opts = {.max_bytes = SC_MAX_FILE_BYTES, .max_depth = SC_MAX_DEPTH};
     jsonp_doc *doc = NULL;
     jsonp_error je;
     int rc = jsonp_parse(json ? json : "", len, &opts, &doc, &je);
     if (rc != CS_OK)
-        return fail(&e, rc, "", NULL, "line %zu, column %zu: %s", je.line, je.column, je.reason);
+        return bad(&e, rc, "", NULL, "line %zu, column %zu: %s", je.line, je.column, je.reason);
     scorecard *c = calloc(1, sizeof *c);
     if (!c) {
         jsonp_free(doc);
-        return fail(&e, CS_ERR_NOMEM, "", NULL, "out of memory");
+        return bad(&e, CS_ERR_NOMEM, "", NULL, "out of memory");
     }
     rc = parse_card(&e, c, jsonp_root(doc));
     jsonp_free(doc);
     if (rc != CS_OK) {
         if (rc == CS_ERR_NOMEM)
-            fail(&e, rc, "", NULL, "out of memory");
+            bad(&e, rc, "", NULL, "out of memory");
         scorecard_free(c);
         return rc;
     }

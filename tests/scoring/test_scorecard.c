@@ -30,8 +30,61 @@
 #include <string.h>
 
 #include "error.h"
+#include "json.h"
+#include "jsonp.h"
 #include "scorecard.h"
 #include "testsupport.h"
+
+/* Allocation-failure torture: scorecard.c is compiled into this file with its
+ * malloc/calloc/free routed through a counter that can fail the n-th
+ * allocation and that tracks the blocks it handed out (blocks from cs_common,
+ * e.g. json_w_take's evidence texts, are freed through unchanged). The system
+ * headers are included above, so the macros only rename scorecard.c's calls. */
+static size_t sct_calls, sct_fail_at, sct_live;
+static void *sct_blocks[4096];
+
+static void sct_track(void *p)
+{
+    if (p && sct_live < sizeof sct_blocks / sizeof sct_blocks[0])
+        sct_blocks[sct_live++] = p;
+}
+
+static void *sct_malloc(size_t n)
+{
+    if (sct_fail_at && ++sct_calls == sct_fail_at)
+        return NULL;
+    void *p = malloc(n);
+    sct_track(p);
+    return p;
+}
+
+static void *sct_calloc(size_t n, size_t size)
+{
+    if (sct_fail_at && ++sct_calls == sct_fail_at)
+        return NULL;
+    void *p = calloc(n, size);
+    sct_track(p);
+    return p;
+}
+
+static void sct_free(void *p)
+{
+    for (size_t i = 0; p && i < sct_live; i++) {
+        if (sct_blocks[i] == p) {
+            sct_blocks[i] = sct_blocks[--sct_live];
+            break;
+        }
+    }
+    free(p);
+}
+
+#define malloc(n)    sct_malloc(n)
+#define calloc(n, s) sct_calloc(n, s)
+#define free(p)      sct_free(p)
+#include "scorecard.c"
+#undef malloc
+#undef calloc
+#undef free
 
 #define EXAMPLE                                                                                    \
     "{\"name\": \"acme-qa\", \"pass_score\": 80,\n"                                                \
@@ -1014,6 +1067,64 @@ static void test_eval_errors(void **state)
     scorecard_free(c);
 }
 
+/* Every allocation of parsing (the example card, the shipped card) and of
+ * evaluating fails once in turn: CS_ERR_NOMEM with "out of memory" and
+ * nothing of scorecard.c's left allocated, until the run that succeeds. */
+static void torture_parse(const char *text, size_t len)
+{
+    size_t n;
+    for (n = 1; n < 10000; n++) {
+        scorecard *c = (scorecard *)&c;
+        char err[SC_ERR_MAX];
+        sct_calls = 0;
+        sct_fail_at = n;
+        int rc = scorecard_parse(text, len, &c, err, sizeof err);
+        sct_fail_at = 0;
+        if (rc == CS_OK) {
+            assert_true(sct_calls < n); /* no allocation was failed */
+            char *t = canon(c);
+            free(t);
+            scorecard_free(c);
+            break;
+        }
+        assert_int_equal(rc, CS_ERR_NOMEM);
+        assert_string_equal(err, "out of memory");
+        assert_null(c);
+        assert_int_equal(sct_live, 0);
+    }
+    assert_true(n > 10); /* the card's strings are allocated one by one */
+    assert_int_equal(sct_live, 0);
+}
+
+static void test_nomem(void **state)
+{
+    (void)state;
+    torture_parse(EXAMPLE, strlen(EXAMPLE));
+    char path[4096];
+    size_t len;
+    char *text = ts_read_file(ts_source_path(path, sizeof path, "deploy/scorecard.json"), &len);
+    assert_non_null(text);
+    torture_parse(text, len);
+    free(text);
+
+    scorecard *c = parse_ok(EXAMPLE);
+    sc_metric_value m[] = {{"answer_seconds", 3, 1}};
+    sc_call_facts f = {"answered", m, 1, NULL, 0, 0};
+    sc_result r;
+    size_t card_blocks = sct_live;
+    assert_true(card_blocks >= 17); /* card, sections, items, 3 + 4 x 3 strings */
+    sct_calls = 0;
+    sct_fail_at = 1;
+    assert_int_equal(scorecard_eval(c, &f, &r), CS_ERR_NOMEM);
+    sct_fail_at = 0;
+    assert_true(r.n_items == 0 && r.items == NULL && isnan(r.score));
+    assert_int_equal(sct_live, card_blocks);
+    assert_int_equal(scorecard_eval(c, &f, &r), CS_OK);
+    sc_result_free(&r);
+    scorecard_free(c);
+    assert_int_equal(sct_live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1023,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_metric_items),  cmocka_unit_test(test_phrase_present),
         cmocka_unit_test(test_phrase_absent), cmocka_unit_test(test_arithmetic_and_critical),
         cmocka_unit_test(test_all_na),        cmocka_unit_test(test_eval_errors),
+        cmocka_unit_test(test_nomem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
