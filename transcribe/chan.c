@@ -53,8 +53,7 @@ int tx_audio_read(const char *path, tx_audio *out, char *err, size_t errcap)
         goto out;
     }
     if (info.channels < 1 || info.channels > TX_MAX_CHANNELS) {
-        snprintf(err, errcap, "recording '%s': %d channels (1 or 2 are read)", path,
-                 info.channels);
+        snprintf(err, errcap, "recording '%s': %d channels (1 or 2 are read)", path, info.channels);
         rc = CS_ERR_UNSUPPORTED;
         goto out;
     }
@@ -87,8 +86,8 @@ int tx_audio_read(const char *path, tx_audio *out, char *err, size_t errcap)
         done += (size_t)got;
     }
     if (sf_error(sf) != SF_ERR_NO_ERROR || done < frames) {
-        snprintf(err, errcap, "recording '%s' is damaged: %zu of %zu frames read (%s)", path,
-                 done, frames, sf_strerror(sf));
+        snprintf(err, errcap, "recording '%s' is damaged: %zu of %zu frames read (%s)", path, done,
+                 frames, sf_strerror(sf));
         rc = CS_ERR_MALFORMED;
         goto out;
     }
@@ -107,6 +106,14 @@ void tx_utts_free(asr_utt *u, size_t n)
     for (size_t i = 0; i < n; i++)
         asr_utt_clear(&u[i]);
     free(u);
+}
+
+static int utt_cmp(const void *x, const void *y)
+{
+    const asr_utt *p = x, *q = y;
+    if (p->start_ms != q->start_ms)
+        return p->start_ms < q->start_ms ? -1 : 1;
+    return (p->end_ms > q->end_ms) - (p->end_ms < q->end_ms);
 }
 
 int tx_channel(asr *a, fe *f, const int16_t *pcm, size_t n, int rate, const seg_span *spans,
@@ -169,6 +176,9 @@ int tx_channel(asr *a, fe *f, const int16_t *pcm, size_t n, int rate, const seg_
         tx_utts_free(v, len);
         return rc;
     }
+    /* time order whatever the order of the spans (chan.h) */
+    if (len > 1)
+        qsort(v, len, sizeof *v, utt_cmp);
     *out = v;
     *nout = len;
     return CS_OK;

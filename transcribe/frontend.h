@@ -67,6 +67,13 @@ typedef struct fe fe;
 
 /* Checks the options' ranges; CS_ERR_INVAL or CS_ERR_NOMEM. */
 int fe_new(const fe_opts *o, fe **out);
+/* sphinxbase exports an fe_free(fe_t *) of its own, which PocketSphinx calls
+ * on its front end when a decoder is freed: a global fe_free of ours would
+ * take those calls (the program's symbol wins) and leak sphinxbase's front
+ * end. Ours links as cs_fe_free; callers still write fe_free. (A file that
+ * includes both this header and <sphinxbase/fe.h> cannot compile: keep them
+ * apart, as asr.c and chan.c do.) */
+#define fe_free cs_fe_free
 void fe_free(fe *f);
 
 /* Output samples fe_run writes for n input samples at rate. */
