@@ -38,6 +38,9 @@ typedef struct cli_ctx {
     const char *channel; /* --channel customer|agent */
     const char *limit;   /* --limit N */
     int explain;         /* --explain: print the plan instead of the calls */
+    const char *work;    /* --work DIR (run) */
+    int archive_configured;  /* archive.dir differs from its default (run) */
+    const char *config_path; /* the configuration file read, or NULL (run passes it on) */
     char **args;         /* positional arguments after the command group name */
     int nargs;
 } cli_ctx;
@@ -51,5 +54,12 @@ int cmd_verify(const cli_ctx *ctx);
 /* `callscope calls` (cmd_calls.c): the calls matching the filters in ctx,
  * newest first, in ctx->format on stdout. Returns a cs_exit code. */
 int cmd_calls(const cli_ctx *ctx);
+
+/* `callscope show CALL` (cmd_show.c): one call in full, JSON or table. */
+int cmd_show(const cli_ctx *ctx);
+
+/* `callscope run CAPTURE...` (cmd_run.c): every stage over the captures,
+ * then the KPI summary. */
+int cmd_run(const cli_ctx *ctx);
 
 #endif

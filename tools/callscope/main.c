@@ -42,6 +42,7 @@ typedef struct cli_opts {
     /* calls' filters (--from/--to too); validated by cmd_calls.c */
     const char *queue, *agent, *outcome, *text, *channel, *limit;
     int explain;
+    const char *work; /* run: --work DIR */
 } cli_opts;
 
 static int opt_db(void *ctx, const char *arg, char *err, size_t errcap)
@@ -107,6 +108,14 @@ CALLS_OPT(channel)
 CALLS_OPT(limit)
 #undef CALLS_OPT
 
+static int opt_work(void *ctx, const char *arg, char *err, size_t errcap)
+{
+    (void)err;
+    (void)errcap;
+    ((cli_opts *)ctx)->work = arg;
+    return 0;
+}
+
 static int opt_explain(void *ctx, const char *arg, char *err, size_t errcap)
 {
     (void)arg;
@@ -141,6 +150,10 @@ static const cs_stage_opt cli_opts_tab[] = {
      "calls: at most N calls, newest first (default 100; 0: all)", opt_limit},
     {"explain", 0, no_argument, NULL, "calls: print PostgreSQL's plan instead of the calls",
      opt_explain},
+    {"work", 0, required_argument, "DIR",
+     "run: working directory for the spool (and the archive, unless archive.dir is set); "
+     "default ./callscope-run",
+     opt_work},
 };
 
 int main(int argc, char **argv)
@@ -164,6 +177,11 @@ int main(int argc, char **argv)
             "  calls           list calls, newest first, by --from/--to, --queue, --agent,\n"
             "                  --outcome and what was said: --text QUERY [--channel SIDE];\n"
             "                  --limit N (default 100); e.g. calls --text \"cancel my account\"\n"
+            "  show CALL       one call in full (uuid or Call-ID): metrics, FCR, score and\n"
+            "                  items, transcript, recording; --format json for the export\n"
+            "  run CAPTURE...  every stage over the captures (capture, decode, transcribe,\n"
+            "                  score, each --once) into the database, then the KPI summary;\n"
+            "                  --config FILE is passed on to every stage, --work DIR\n"
             "\n"
             "The database is db.conninfo from the configuration file, --set or --db.\n"
             "See callscope(1) in docs/callscope.md.",
@@ -200,6 +218,10 @@ int main(int argc, char **argv)
                    .channel = o.channel,
                    .limit = o.limit,
                    .explain = o.explain,
+                   .work = o.work,
+                   .archive_configured = cfg.archive_dir &&
+                                         strcmp(cfg.archive_dir, "/var/lib/callscope/archive") != 0,
+                   .config_path = st.config_path,
                    .args = st.args + 1,
                    .nargs = st.nargs - 1};
     int is_calls = strcmp(st.args[0], "calls") == 0;
@@ -228,6 +250,14 @@ int main(int argc, char **argv)
         rc = cmd_verify(&ctx);
     } else if (is_calls) {
         rc = cmd_calls(&ctx);
+    } else if (o.work && strcmp(st.args[0], "run") != 0) {
+        fprintf(stderr, "callscope: --work applies to 'run' only\nTry 'callscope --help' for more "
+                        "information.\n");
+        rc = CS_EXIT_USAGE;
+    } else if (strcmp(st.args[0], "show") == 0) {
+        rc = cmd_show(&ctx);
+    } else if (strcmp(st.args[0], "run") == 0) {
+        rc = cmd_run(&ctx);
     } else {
         fprintf(stderr,
                 "callscope: unknown command '%s'\nTry 'callscope --help' for more information.\n",
