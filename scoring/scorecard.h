@@ -192,7 +192,7 @@ typedef struct sc_metric_value {
 /* A phrase heard in the call (phrase_hits). */
 typedef struct sc_phrase_hit {
     const char *name; /* phrase name (phrase_hits.name) */
-    const char *kind; /* "scripted", "forbidden", "keyword" (evidence only; may be NULL) */
+    const char *kind; /* "scripted", ... (evidence only, first 32 bytes; may be NULL) */
     int64_t start_ms; /* start relative to the agent's answer; may be negative */
     int channel;      /* 1 or 2 (evidence only) */
 } sc_phrase_hit;
