@@ -131,7 +131,7 @@ typedef struct sc_dtmf {
  * output was cut when the return is >= cap. A cut output is a prefix of the
  * full masked string, so it never holds a digit in clear that the full one
  * masks. ev may be NULL when n is 0. min_run <= 4 masks nothing (the last 4
- * stay clear) ; run_gap_ms < 0 makes every key its own run. */
+ * stay clear); run_gap_ms < 0 makes every key its own run. */
 size_t sc_dtmf_mask(const sc_dtmf *ev, size_t n, int min_run, int64_t run_gap_ms, char *out,
                     size_t cap);
 

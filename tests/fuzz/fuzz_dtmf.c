@@ -111,8 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (min_run > 4) {
         for (size_t i = 0; i < n; i++)
             again[i] = (sc_dtmf){out[i], ev[i].start_ms};
-        if (sc_dtmf_mask(again, n, min_run, gap, out2, sizeof out2) != n ||
-            strcmp(out, out2) != 0)
+        if (sc_dtmf_mask(again, n, min_run, gap, out2, sizeof out2) != n || strcmp(out, out2) != 0)
             abort();
     }
     return 0;
