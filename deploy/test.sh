@@ -58,7 +58,6 @@ mkdir -p build
 run_suite test all -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if ((sanitize)); then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        LSAN_OPTIONS=suppressions=$root/tests/harness/lsan.supp:print_suppressions=0 \
         run_suite asan all -DCMAKE_BUILD_TYPE=Debug -DCALLSCOPE_SANITIZE=ON
 fi
 if ((fuzz)); then
