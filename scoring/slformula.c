@@ -21,6 +21,21 @@ static const char *const sl_names[SL_FORMULA__COUNT] = {
     [SL_SHORT_ABANDONS_IN_SL] = "short_abandons_in_sl",
 };
 
+static const char *const sl_defs[SL_FORMULA__COUNT] = {
+    [SL_ABANDONS_IN_SL] = "(answered within T + abandoned within T) / (answered + abandoned)",
+    [SL_ANSWERED_OF_ANSWERED] = "answered within T / answered",
+    [SL_ANSWERED_OF_OFFERED] = "answered within T / (answered + abandoned)",
+    [SL_NO_EARLY_ABANDONS] = "answered within T / (answered + abandoned after T)",
+    [SL_SHORT_ABANDONS_IN_SL] = "(answered within T + short abandons) / (answered + abandoned)",
+};
+
+const char *sl_formula_definition(sl_formula f)
+{
+    if ((int)f < 0 || f >= SL_FORMULA__COUNT)
+        return "unknown";
+    return sl_defs[f];
+}
+
 const char *sl_formula_name(sl_formula f)
 {
     if ((int)f < 0 || f >= SL_FORMULA__COUNT)

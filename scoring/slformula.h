@@ -72,6 +72,10 @@ typedef enum sl_formula {
  * Static string, never NULL. */
 const char *sl_formula_name(sl_formula f);
 
+/* The formula in words for reports and --help-config, e.g. "answered within T /
+ * (answered + abandoned)"; "unknown" out of range. Static string. */
+const char *sl_formula_definition(sl_formula f);
+
 /* Parses a config name (exact, case-insensitive) into *out.
  * Returns 0, or CS_ERR_INVAL when name is NULL or names no formula (then *out
  * is unchanged). */

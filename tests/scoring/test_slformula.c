@@ -88,6 +88,13 @@ static void test_names(void **state)
     assert_int_equal(sl_formula_parse(NULL, &f), CS_ERR_INVAL);
     assert_int_equal(f, SL_ANSWERED_OF_ANSWERED); /* unchanged on error */
     assert_int_equal(sl_formula_parse("offered", NULL), CS_ERR_INVAL);
+    assert_string_equal(sl_formula_definition(SL_ANSWERED_OF_OFFERED),
+                        "answered within T / (answered + abandoned)");
+    assert_string_equal(sl_formula_definition(SL_NO_EARLY_ABANDONS),
+                        "answered within T / (answered + abandoned after T)");
+    for (int i = 0; i < SL_FORMULA__COUNT; i++)
+        assert_true(strstr(sl_formula_definition((sl_formula)i), "answered within T") != NULL);
+    assert_string_equal(sl_formula_definition(SL_FORMULA__COUNT), "unknown");
     assert_string_equal(sl_formula_name(SL_FORMULA__COUNT), "unknown");
     assert_string_equal(sl_formula_name((sl_formula)-1), "unknown");
     assert_int_equal(SL_FORMULA_DEFAULT, SL_ANSWERED_OF_OFFERED);
