@@ -650,6 +650,81 @@ int ce_frame(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *da
     return ce->frame_rc;
 }
 
+/*
+ * The UDP destination of a plain frame (Ethernet, at most one 802.1Q tag,
+ * IPv4 without fragmentation or IPv6 without extension headers, then UDP),
+ * read over (data, caplen) with every offset checked; 0 for anything else.
+ * Only a hint for ce_prefetch: pkt_decode remains the decoder.
+ */
+static int peek_udp_dst(int linktype, const uint8_t *d, size_t n, int *family,
+                        const uint8_t **addr, uint16_t *port)
+{
+    if (linktype != 1 /* DLT_EN10MB */ || n < 14)
+        return 0;
+    size_t off = 12;
+    unsigned type = (unsigned)d[off] << 8 | d[off + 1];
+    if (type == 0x8100) {
+        if (n < 18)
+            return 0;
+        off += 4;
+        type = (unsigned)d[off] << 8 | d[off + 1];
+    }
+    off += 2;
+    size_t l4;
+    if (type == 0x0800) {
+        if (n < off + 20 || (d[off] >> 4) != 4 || d[off + 9] != 17 ||
+            ((d[off + 6] & 0x3f) | d[off + 7]) != 0)
+            return 0;
+        *family = AF_INET;
+        *addr = d + off + 16;
+        l4 = off + (size_t)(d[off] & 0x0f) * 4;
+    } else if (type == 0x86dd) {
+        if (n < off + 40 || d[off + 6] != 17)
+            return 0;
+        *family = AF_INET6;
+        *addr = d + off + 24;
+        l4 = off + 40;
+    } else {
+        return 0;
+    }
+    if (n < l4 + 4)
+        return 0;
+    *port = (uint16_t)(d[l4 + 2] << 8 | d[l4 + 3]);
+    return 1;
+}
+
+void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
+                 int stage)
+{
+    int family;
+    const uint8_t *addr;
+    uint16_t port;
+    if (!peek_udp_dst(linktype, data, caplen, &family, &addr, &port))
+        return;
+    if (stage == 0) {
+        mediamap_prefetch(ce->mm, family, addr, port);
+        return;
+    }
+    mm_value v;
+    if (!mediamap_get(ce->mm, family, addr, port, &v))
+        return;
+    const call *c = v.owner;
+    if (stage == 1) {
+        call_prefetch(c);
+        return;
+    }
+    /* stage 2: the call's lines are here by now; where its call.pcap block
+     * continues is the next line the frame will miss (for writing) */
+    const call_pcap *pc = &c->pcap;
+    if (pc->buf && pc->len + 256 <= CALLOUT_WBUF) {
+        const uint8_t *next = pc->buf + pc->len;
+        __builtin_prefetch(next, 1, 3);
+        __builtin_prefetch(next + 64, 1, 3);
+        __builtin_prefetch(next + 128, 1, 3);
+        __builtin_prefetch(next + 192, 1, 3);
+    }
+}
+
 int ce_tick(capture_engine *ce, uint64_t now_us)
 {
     ce->frame_rc = CS_OK;

@@ -107,6 +107,19 @@ int ce_finish(capture_engine *ce);
 int ce_frame(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data, size_t caplen,
              size_t wire_len);
 
+/*
+ * A hint about a frame that ce_frame will get soon (a reader's look-ahead,
+ * cap_input_peek): with 1000 calls the state a frame touches (its media-map
+ * slot, its call, its streams) is rarely in the CPU's caches, and each
+ * lookup waits for the previous one. Stage 0 (the frame after next) asks
+ * for the frame's media-map slot; stage 1 (the next frame) looks the frame
+ * up, now from the cache, and asks for its call's and streams' lines. Only
+ * plain Ethernet/IPv4/IPv6/UDP frames are looked at; nothing is changed,
+ * counted or kept; data is read only during the call.
+ */
+void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
+                 int stage);
+
 /* Advances time with no frame (timeouts, linger, fragment/TCP expiry). */
 int ce_tick(capture_engine *ce, uint64_t now_us);
 

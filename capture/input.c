@@ -539,6 +539,29 @@ int cap_input_next(cap_input *in, cap_frame *f, char *err, size_t errcap)
     return in->done;
 }
 
+int cap_input_peek(const cap_input *in, size_t k, const uint8_t **data, size_t *caplen)
+{
+    if (in == NULL || !in->direct || in->done != 0 || k == 0) {
+        return 0;
+    }
+    size_t pos = in->d_pos;
+    for (;;) {
+        if (in->d_len - pos < CAP_REC_HDR) {
+            return 0;
+        }
+        uint32_t cl = cap_rd32(in->dbuf + pos + 8, in->d_swapped);
+        if (cl > in->d_snap || in->d_len - pos - CAP_REC_HDR < cl) {
+            return 0;
+        }
+        if (--k == 0) {
+            *data = in->dbuf + pos + CAP_REC_HDR;
+            *caplen = cl;
+            return 1;
+        }
+        pos += CAP_REC_HDR + (size_t)cl;
+    }
+}
+
 int cap_input_linktype(const cap_input *in)
 {
     return in->linktype;

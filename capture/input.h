@@ -108,6 +108,16 @@ int cap_input_next(cap_input *in, cap_frame *f, char *err, size_t errcap);
 int cap_input_check_filter(const char *filter, int linktype, int snaplen, char *err,
                            size_t errcap);
 
+/*
+ * The bytes of the k-th frame after the one cap_input_next returned last
+ * (k = 1: the next one), without consuming anything: 1 and *data, *caplen
+ * when the direct reader already holds that whole record in its buffer,
+ * else 0 (libpcap, live input, the end of the buffer). Only a look-ahead for
+ * prefetching (ce_prefetch): the bytes are valid until the next
+ * cap_input_next, and the frame is delivered as usual when its turn comes.
+ */
+int cap_input_peek(const cap_input *in, size_t k, const uint8_t **data, size_t *caplen);
+
 /* The DLT_* link type of the input (of this file). */
 int cap_input_linktype(const cap_input *in);
 /* The descriptor to poll for readability (live), or -1 (files). */

@@ -739,6 +739,15 @@ static int read_file(capture_state *s, const char *path, const char *filter)
         if (rc != 1) {
             break;
         }
+        /* look ahead: the state of the next two frames is on its way while
+         * this one is processed (ce_prefetch) */
+        const uint8_t *ahead;
+        size_t ahead_len;
+        for (int k = 3; k >= 1; k--) {
+            if (cap_input_peek(s->cur, (size_t)k, &ahead, &ahead_len)) {
+                ce_prefetch(s->ce, lt, ahead, ahead_len, 3 - k);
+            }
+        }
         frame_to_engine(s, lt, &f);
         if (++s->frames_since_clock >= CAPTURE_CLOCK_EVERY) {
             s->frames_since_clock = 0;

@@ -222,6 +222,14 @@ int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t po
     return 1;
 }
 
+void mediamap_prefetch(const mediamap *m, int family, const uint8_t *addr, uint16_t port)
+{
+    mm_key k;
+    if (mm_make_key(family, addr, port, &k) != CS_OK)
+        return;
+    __builtin_prefetch(&m->slots[(size_t)mm_hash(m, &k) & (m->cap - 1)]);
+}
+
 int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, const void *owner)
 {
     mm_key k;

@@ -48,6 +48,10 @@ int mediamap_put(mediamap *m, int family, const uint8_t *addr, uint16_t port, co
 /* 1 and *out if present, else 0. Never allocates. */
 int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t port, mm_value *out);
 
+/* Asks the CPU to load the slot where the key's lookup starts (a hint for
+ * a lookup soon to come; reads nothing but the table's own fields). */
+void mediamap_prefetch(const mediamap *m, int family, const uint8_t *addr, uint16_t port);
+
 /* Removes the key if its value's owner is `owner` (NULL: any owner).
  * Returns 1 if removed, 0 if absent or owned by someone else. */
 int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, const void *owner);

