@@ -127,6 +127,29 @@ expect "C6 C5" --limit 2
 expect "C6 C5 C4 C3 C2 C1" --limit 0
 expect "C3" --text cancel --limit 1
 
+# ---- score filters: C1 85 passed, C2 92 but a critical item failed, C3 60 failed,
+# C4 reviewed from 70 (failed) up to 88 (passed: the review wins); C5, C6 unscored
+sql <<'EOF'
+INSERT INTO scorecards (id, name, version, definition, active) VALUES (1, 'qa', 1, '{}', true);
+INSERT INTO users (id, login, display_name, role, password_hash)
+VALUES (1, 'sup', 'Supervisor', 'supervisor', '$argon2id$x');
+INSERT INTO scores (call_uuid, scorecard_id, auto_score, passed, critical_failed,
+                    reviewed_score, reviewed_passed, reviewed_by, reviewed_at)
+SELECT c.uuid, 1, v.a, v.p, v.cf, v.rs, v.rp, CASE WHEN v.rs IS NULL THEN NULL ELSE 1 END,
+       CASE WHEN v.rs IS NULL THEN NULL ELSE now() END
+FROM (VALUES (1, 85, true, false, NULL::numeric, NULL::boolean), (2, 92, false, true, NULL, NULL),
+             (3, 60, false, false, NULL, NULL), (4, 70, false, false, 88, true))
+     AS v(n, a, p, cf, rs, rp)
+JOIN calls c ON c.call_id = 'cid-' || v.n;
+EOF
+expect "C4 C2 C1" --min-score 80
+expect "C3" --max-score 60
+expect "C4 C1" --min-score 80 --max-score 90
+expect "C3 C2" --failed
+expect "C2" --failed --min-score 90
+[[ $(calls --format json --outcome answered | jq -c '[.[] | [.score, .passed]]') == '[[88,true],[60,false],[92,false],[85,true]]' ]] ||
+    fail "score/passed in JSON: $(calls --format json --outcome answered | jq -c '[.[] | [.score, .passed]]')"
+
 # an unknown queue: a warning, an empty list, exit 0
 err=$(calls --queue Billing 2>&1 >/dev/null) || fail "unknown queue: exit $?"
 grep -q "no queue 'Billing'" <<<"$err" || fail "unknown queue warning: $err"
@@ -139,9 +162,9 @@ err=$("$cs" --db "$ci" calls --limit 6 --format csv 2>&1 >/dev/null)
 
 # ---- CSV -------------------------------------------------------------------------
 csv=$(calls --format csv --text refund)
-want_head='uuid,invite_time,call_id,ani,dnis,queue,agent,agent_extension,outcome,answer_seconds,abandon_seconds,talk_seconds,hold_seconds,hold_count,transfers,duration_seconds,match_channel,match_start_ms,match_end_ms,match_start_seconds,match_text,match_snippet'
+want_head='uuid,invite_time,call_id,ani,dnis,queue,agent,agent_extension,outcome,answer_seconds,abandon_seconds,talk_seconds,hold_seconds,hold_count,transfers,duration_seconds,score,passed,match_channel,match_start_ms,match_end_ms,match_start_seconds,match_text,match_snippet'
 [[ $(sed -n 1p <<<"$csv") == "$want_head" ]] || fail "csv header: $(sed -n 1p <<<"$csv")"
-want_row='40000000-0000-4000-8000-000000000004,2024-03-04T09:00:00.123456Z,cid-4,+4930444,800200,Sales,Bob,1002,answered,2.500,,40.000,0.000,0,0,42.500,customer,63250,66000,63.250,"I said ""refund, please"" twice","I said ""[refund], please"" twice"'
+want_row='40000000-0000-4000-8000-000000000004,2024-03-04T09:00:00.123456Z,cid-4,+4930444,800200,Sales,Bob,1002,answered,2.500,,40.000,0.000,0,0,42.500,88.00,true,customer,63250,66000,63.250,"I said ""refund, please"" twice","I said ""[refund], please"" twice"'
 [[ $(sed -n 2p <<<"$csv") == "$want_row" ]] || fail "csv row:
 got  $(sed -n 2p <<<"$csv")
 want $want_row"
@@ -152,8 +175,8 @@ grep -qF "60000000-0000-4000-8000-000000000006,2024-03-06T09:00:00.000000Z,cid-6
     fail "csv busy row (formula ANI defused, empty NULLs): $csv"
 # a quoted field keeps its record on one logical line: python's csv module agrees
 if command -v python3 >/dev/null; then
-    n=$(calls --format csv --text refund | python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(len(r), len(r[0]), len(r[1]), r[1][20])')
-    [[ $n == '2 22 22 I said "refund, please" twice' ]] || fail "python csv reader: $n"
+    n=$(calls --format csv --text refund | python3 -c 'import csv,sys; r=list(csv.reader(sys.stdin)); print(len(r), len(r[0]), len(r[1]), r[1][22])')
+    [[ $n == '2 24 24 I said "refund, please" twice' ]] || fail "python csv reader: $n"
 fi
 
 # ---- JSON ------------------------------------------------------------------------
@@ -227,6 +250,10 @@ usage "has no word that must be present" calls --text "-cancel"
 usage "calls takes no arguments" calls cancel
 usage "--text applies to 'calls' only" verify --text cancel
 usage "--archive applies to 'verify' only" calls --archive /tmp
+usage "--min-score: '101' is not a score from 0 to 100" calls --min-score 101
+usage "--max-score: 'x' is not a score" calls --max-score x
+usage "--min-score 90.00 is above --max-score 80.00" calls --min-score 90 --max-score 80
+usage "--failed applies to 'calls' only" verify --failed
 rc=0; "$cs" -q --set db.connect_tries=1 --db "host=/nonexistent-cs dbname=x" calls >/dev/null 2>&1 || rc=$?
 [[ $rc == 4 ]] || fail "unreachable database: exit $rc, want 4"
 

@@ -38,6 +38,8 @@ typedef struct cli_ctx {
     const char *channel; /* --channel customer|agent */
     const char *limit;   /* --limit N */
     int explain;         /* --explain: print the plan instead of the calls */
+    const char *min_score, *max_score; /* --min-score / --max-score N (0..100) */
+    int failed;                        /* --failed: failed or critical-failed calls only */
     const char *work;    /* --work DIR (run) */
     int archive_configured;  /* archive.dir differs from its default (run) */
     const char *config_path; /* the configuration file read, or NULL (run passes it on) */

@@ -58,7 +58,7 @@
  * database cannot be reached, the connection was lost, or the schema is
  * missing ('callscope db migrate').
  *
- * Issue 6 adds --min-score/--max-score/--failed: see CALLS_SCORE_FILTERS.
+ * Scores: --min-score/--max-score/--failed filter on the latest score row (CALLS_SCORE_FILTERS).
  *
  * SECURITY. The rows are data from the wire (ANI, DNIS, Call-ID are what a
  * SIP peer sent) and from speech recognition: table output replaces control
@@ -68,6 +68,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,8 @@ enum {
     CALLS_C_HOLD_COUNT,
     CALLS_C_TRANSFERS,
     CALLS_C_DURATION_MS,
+    CALLS_C_SCORE,  /* effective score of the latest score row (numeric text), NULL if unscored */
+    CALLS_C_PASSED, /* "t" / "f", NULL if unscored */
     /* --text only */
     CALLS_C_M_CHANNEL,
     CALLS_C_M_START_MS,
@@ -255,27 +258,29 @@ enum {
     "COALESCE(cm.talk_ms::bigint, CASE WHEN c.answered_at IS NOT NULL THEN greatest(0, "           \
     "round(extract(epoch FROM c.ended_at - c.answered_at) * 1000)::bigint - c.hold_ms) END) "      \
     "AS talk_ms, "                                                                                 \
-    "c.hold_ms, c.hold_count, c.transfer_count, c.duration_ms"
+    "c.hold_ms, c.hold_count, c.transfer_count, c.duration_ms, "                                   \
+    "sc.score::text AS score, sc.passed AS passed"
 
 #define CALLS_JOINS                                                                                \
     " LEFT JOIN queues qu ON qu.id = c.queue_id"                                                   \
     " LEFT JOIN agents a ON a.id = c.agent_id"                                                     \
-    " LEFT JOIN call_metrics cm ON cm.call_uuid = c.uuid"
+    " LEFT JOIN call_metrics cm ON cm.call_uuid = c.uuid"                                          \
+    " LEFT JOIN LATERAL (SELECT COALESCE(s.reviewed_score, s.auto_score) AS score,"                \
+    " COALESCE(s.reviewed_passed, s.passed) AS passed, s.critical_failed FROM scores s"             \
+    " WHERE s.call_uuid = c.uuid ORDER BY s.computed_at DESC, s.id DESC LIMIT 1) sc ON true"
 
 /*
- * Issue 6 (scoring) adds its filters here, ANDed like the others, each an
- * "($n::type IS NULL OR ...)" with its own parameter number. CALLS_WHERE is
- * shared by both statements, so take numbers after the text ones ($9, $10,
- * $11) and, since PostgreSQL must see every number to type it, add
- * "$7::text IS NULL AND $8::smallint IS NULL" (NULL there) to CALLS_SQL's
- * WHERE and raise both NPARAMS; the options come through cli_ctx like the
- * others (main.c, cli.h) and are validated in calls_parse():
- *   --min-score N / --max-score N: COALESCE(s.reviewed_score, s.auto_score)
- *     of the call's current score (scores joined on the latest scorecard
- *     version) >= / <= N;
- *   --failed: NOT COALESCE(s.reviewed_passed, s.passed) OR critical failed.
+ * Score filters ($9 --min-score, $10 --max-score, $11 --failed), ANDed like
+ * the others, on the call's latest scores row (sc, CALLS_JOINS): the effective
+ * score is COALESCE(reviewed_score, auto_score) and passed likewise; --failed
+ * is "not passed, or a critical item failed". CALLS_WHERE is shared by both
+ * statements, so CALLS_SQL names $7 and $8 (NULL there) for PostgreSQL to
+ * type them.
  */
-#define CALLS_SCORE_FILTERS ""
+#define CALLS_SCORE_FILTERS                                                                        \
+    " AND ($9::numeric IS NULL OR sc.score >= $9::numeric)"                                        \
+    " AND ($10::numeric IS NULL OR sc.score <= $10::numeric)"                                      \
+    " AND ($11::boolean IS NULL OR NOT $11::boolean OR NOT sc.passed OR sc.critical_failed)"
 
 #define CALLS_WHERE                                                                                \
     " WHERE ($1::timestamptz IS NULL OR c.invite_at >= $1::timestamptz)"                           \
@@ -287,8 +292,10 @@ enum {
 #define CALLS_ORDER " ORDER BY c.invite_at DESC, c.uuid LIMIT $6::bigint"
 
 /* $1 from, $2 to, $3 queue ids, $4 agent ids, $5 outcome, $6 limit (NULL: all). */
-#define CALLS_SQL     "SELECT " CALLS_COLS " FROM calls c" CALLS_JOINS CALLS_WHERE CALLS_ORDER
-#define CALLS_NPARAMS 6
+#define CALLS_SQL                                                                                  \
+    "SELECT " CALLS_COLS " FROM calls c" CALLS_JOINS CALLS_WHERE                                   \
+    " AND ($7::text IS NULL OR true) AND ($8::smallint IS NULL OR true)" CALLS_ORDER
+#define CALLS_NPARAMS 11
 
 /* The same plus $7 the query text, $8 the channel (NULL: both). The
  * DISTINCT ON keeps each call's first matching utterance; the snippet is
@@ -306,7 +313,7 @@ enum {
     "'StartSel=[, StopSel=], MaxWords=10, MinWords=5, ShortWord=0, MaxFragments=2, "               \
     "FragmentDelimiter=\" ... \"') "                                                               \
     "FROM page ORDER BY sort_at DESC, uuid"
-#define CALLS_TEXT_NPARAMS 8
+#define CALLS_TEXT_NPARAMS 11
 
 static const char CALLS_CURSOR[] = "DECLARE cs_calls NO SCROLL CURSOR FOR " CALLS_SQL;
 static const char CALLS_TEXT_CURSOR[] = "DECLARE cs_calls NO SCROLL CURSOR FOR " CALLS_TEXT_SQL;
@@ -321,6 +328,8 @@ static const char *const OUTCOMES[] = {"answered",  "abandoned", "busy",
 typedef struct calls_req {
     char from[CALLS_TIME_MAX], to[CALLS_TIME_MAX]; /* canonical literals, "" = open */
     const char *queue, *agent, *outcome, *text;
+    char min_score[24], max_score[24]; /* "" = open */
+    int failed;    /* --failed */
     int channel;   /* 0 both, 1 customer, 2 agent */
     int64_t limit; /* 0: no limit */
     int explain;
@@ -410,6 +419,25 @@ static int calls_parse(const cli_ctx *ctx, calls_req *r)
             return usage_error("--channel %s needs --text: it says which side's words count",
                                ctx->channel);
     }
+    static const struct {
+        size_t off;
+        const char *opt;
+    } scores[] = {{offsetof(cli_ctx, min_score), "--min-score"},
+                  {offsetof(cli_ctx, max_score), "--max-score"}};
+    for (int k = 0; k < 2; k++) {
+        const char *v = *(const char *const *)((const char *)ctx + scores[k].off);
+        if (!v)
+            continue;
+        char *end = NULL;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (!v[0] || errno || !end || *end || !(d >= 0.0 && d <= 100.0))
+            return usage_error("%s: '%s' is not a score from 0 to 100", scores[k].opt, v);
+        snprintf(k ? r->max_score : r->min_score, sizeof r->min_score, "%.2f", d);
+    }
+    if (r->min_score[0] && r->max_score[0] && atof(r->min_score) > atof(r->max_score))
+        return usage_error("--min-score %s is above --max-score %s", r->min_score, r->max_score);
+    r->failed = ctx->failed;
     if (ctx->limit) {
         const char *s = ctx->limit;
         char *end = NULL;
@@ -571,9 +599,17 @@ static const char *secs3(const db_result *res, int row, int col, char *b, size_t
     return b;
 }
 
+static const char *bool_text(const db_result *res, int i, int col)
+{
+    const char *v = db_result_value(res, i, col);
+    if (!v || db_result_is_null(res, i, col))
+        return NULL;
+    return v[0] == 't' ? "true" : "false";
+}
+
 static const char CSV_HEADER[] =
     "uuid,invite_time,call_id,ani,dnis,queue,agent,agent_extension,outcome,answer_seconds,"
-    "abandon_seconds,talk_seconds,hold_seconds,hold_count,transfers,duration_seconds";
+    "abandon_seconds,talk_seconds,hold_seconds,hold_count,transfers,duration_seconds,score,passed";
 static const char CSV_HEADER_TEXT[] = ",match_channel,match_start_ms,match_end_ms,"
                                       "match_start_seconds,match_text,match_snippet";
 
@@ -592,6 +628,8 @@ static void row_csv(FILE *f, const db_result *res, int i, int text)
     csv_field(f, db_result_value(res, i, CALLS_C_HOLD_COUNT), 0);
     csv_field(f, db_result_value(res, i, CALLS_C_TRANSFERS), 0);
     csv_field(f, secs3(res, i, CALLS_C_DURATION_MS, b, sizeof b), 0);
+    csv_field(f, db_result_value(res, i, CALLS_C_SCORE), 0);
+    csv_field(f, bool_text(res, i, CALLS_C_PASSED), 0);
     if (text) {
         csv_field(f, channel_name(db_result_value(res, i, CALLS_C_M_CHANNEL)), 0);
         csv_field(f, db_result_value(res, i, CALLS_C_M_START_MS), 0);
@@ -645,6 +683,21 @@ static void row_json(FILE *f, const db_result *res, int i, int text, int64_t n)
     kv_int(w, "hold_count", res, i, CALLS_C_HOLD_COUNT);
     kv_int(w, "transfers", res, i, CALLS_C_TRANSFERS);
     kv_secs(w, "duration_seconds", res, i, CALLS_C_DURATION_MS);
+    {
+        double sc;
+        json_key(w, "score");
+        if (!db_result_is_null(res, i, CALLS_C_SCORE) &&
+            db_result_double(res, i, CALLS_C_SCORE, &sc) == CS_OK)
+            json_double(w, sc);
+        else
+            json_null(w);
+        const char *pv = bool_text(res, i, CALLS_C_PASSED);
+        json_key(w, "passed");
+        if (pv)
+            json_bool(w, pv[0] == 't');
+        else
+            json_null(w);
+    }
     if (text) {
         json_key(w, "match");
         json_obj_begin(w);
@@ -708,6 +761,7 @@ enum {
     T_ANSWER,
     T_TALK,
     T_DURATION,
+    T_SCORE,
     T_SIDE,
     T_AT,
     T_MATCH,
@@ -715,8 +769,9 @@ enum {
 };
 static const char *const T_HEAD[T__COUNT] = {
     "INVITE (UTC)", "CALL", "ANI",      "DNIS", "QUEUE", "AGENT", "OUTCOME",
-    "ANSWER",       "TALK", "DURATION", "SIDE", "AT",    "MATCH"};
-static const int T_RIGHT[T__COUNT] = {[T_ANSWER] = 1, [T_TALK] = 1, [T_DURATION] = 1, [T_AT] = 1};
+    "ANSWER",       "TALK", "DURATION", "SCORE", "SIDE", "AT",    "MATCH"};
+static const int T_RIGHT[T__COUNT] = {[T_ANSWER] = 1, [T_TALK] = 1, [T_DURATION] = 1,
+                                      [T_SCORE] = 1,  [T_AT] = 1};
 
 static void table_cells(const db_result *res, int i, int text, cell *c)
 {
@@ -736,6 +791,15 @@ static void table_cells(const db_result *res, int i, int text, cell *c)
     cell_secs(&c[T_ANSWER], res, i, CALLS_C_ANSWER_MS);
     cell_secs(&c[T_TALK], res, i, CALLS_C_TALK_MS);
     cell_secs(&c[T_DURATION], res, i, CALLS_C_DURATION_MS);
+    {
+        const char *sv = db_result_value(res, i, CALLS_C_SCORE);
+        const char *pv = bool_text(res, i, CALLS_C_PASSED);
+        if (sv && !db_result_is_null(res, i, CALLS_C_SCORE))
+            snprintf(c[T_SCORE].s, sizeof c[T_SCORE].s, "%s%s", sv,
+                     pv ? (pv[0] == 't' ? " pass" : " FAIL") : "");
+        else
+            cell_set(&c[T_SCORE], "-");
+    }
     if (!text)
         return;
     cell_set(&c[T_SIDE], channel_name(db_result_value(res, i, CALLS_C_M_CHANNEL)));
@@ -915,7 +979,10 @@ int cmd_calls(const cli_ctx *ctx)
                                               r.outcome,
                                               limit[0] ? limit : NULL,
                                               r.text,
-                                              r.channel ? channel : NULL};
+                                              r.channel ? channel : NULL,
+                                              r.min_score[0] ? r.min_score : NULL,
+                                              r.max_score[0] ? r.max_score : NULL,
+                                              r.failed ? "true" : NULL};
     if (r.explain)
         ex = calls_explain(c, r.text ? CALLS_TEXT_EXPLAIN : CALLS_EXPLAIN,
                            r.text ? CALLS_TEXT_NPARAMS : CALLS_NPARAMS, params);

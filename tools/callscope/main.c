@@ -43,6 +43,8 @@ typedef struct cli_opts {
     const char *queue, *agent, *outcome, *text, *channel, *limit;
     int explain;
     const char *work; /* run: --work DIR */
+    const char *min_score, *max_score;
+    int failed;
 } cli_opts;
 
 static int opt_db(void *ctx, const char *arg, char *err, size_t errcap)
@@ -106,7 +108,18 @@ CALLS_OPT(outcome)
 CALLS_OPT(text)
 CALLS_OPT(channel)
 CALLS_OPT(limit)
+CALLS_OPT(min_score)
+CALLS_OPT(max_score)
 #undef CALLS_OPT
+
+static int opt_failed(void *ctx, const char *arg, char *err, size_t errcap)
+{
+    (void)arg;
+    (void)err;
+    (void)errcap;
+    ((cli_opts *)ctx)->failed = 1;
+    return 0;
+}
 
 static int opt_work(void *ctx, const char *arg, char *err, size_t errcap)
 {
@@ -150,6 +163,13 @@ static const cs_stage_opt cli_opts_tab[] = {
      "calls: at most N calls, newest first (default 100; 0: all)", opt_limit},
     {"explain", 0, no_argument, NULL, "calls: print PostgreSQL's plan instead of the calls",
      opt_explain},
+    {"min-score", 0, required_argument, "N", "calls: only calls scored at least N (0..100)",
+     opt_min_score},
+    {"max-score", 0, required_argument, "N", "calls: only calls scored at most N (0..100)",
+     opt_max_score},
+    {"failed", 0, no_argument, NULL, "calls: only calls that failed their scorecard (or a "
+                                     "critical item)",
+     opt_failed},
     {"work", 0, required_argument, "DIR",
      "run: working directory for the spool (and the archive, unless archive.dir is set); "
      "default ./callscope-run",
@@ -218,6 +238,9 @@ int main(int argc, char **argv)
                    .channel = o.channel,
                    .limit = o.limit,
                    .explain = o.explain,
+                   .min_score = o.min_score,
+                   .max_score = o.max_score,
+                   .failed = o.failed,
                    .work = o.work,
                    .archive_configured = cfg.archive_dir &&
                                          strcmp(cfg.archive_dir, "/var/lib/callscope/archive") != 0,
@@ -232,6 +255,9 @@ int main(int argc, char **argv)
                              : o.channel ? "--channel"
                              : o.limit   ? "--limit"
                              : o.explain ? "--explain"
+                             : o.min_score ? "--min-score"
+                             : o.max_score ? "--max-score"
+                             : o.failed  ? "--failed"
                                          : NULL;
     int rc;
     if (calls_only && !is_calls) {
