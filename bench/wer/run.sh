@@ -17,8 +17,9 @@
 #   plain     pocketsphinx_continuous with Debian's defaults (en-us model,
 #             en-us.lm.bin, cmudict-en-us.dict). 16 kHz: -infile x.wav. 8 kHz:
 #             both obvious ways, "up16" (sox x.wav -r 16000 y.wav, then
-#             -infile y.wav) and "8k" (-infile x.wav -samprate 8000 -nfft 256);
-#             the one with the lower WER is the baseline, both are printed.
+#             -infile y.wav; run as sox -R so its dither is the same in every
+#             run) and "8k" (-infile x.wav -samprate 8000 -nfft 256); the one
+#             with the lower WER is the baseline, both are printed.
 #   callscope callscope-transcribe --file A.wav --file B.wav ... --format tsv
 #             --frontend SPEC; SPEC plain, floor, floor,norm and default on
 #             8 kHz conditions, default on 16 kHz ones. Its stderr ends with
@@ -219,6 +220,7 @@ testdata_set() { # dir, transcription file, id prefix
 testdata_set "$testdata/librivox" transcription ps-librivox
 testdata_set "$testdata/cards" cards.transcription ps-cards
 
+n_all=$(wc -l <"$work/set.tsv")
 if ((limit > 0)); then
     head -n "$limit" "$work/set.tsv" >"$work/set.tmp" && mv "$work/set.tmp" "$work/set.tsv"
     head -n "$limit" "$work/ref.tsv" >"$work/ref.tmp" && mv "$work/ref.tmp" "$work/ref.tsv"
@@ -294,6 +296,7 @@ ps_version=$(dpkg-query -W -f '${Version}' pocketsphinx 2>/dev/null || echo "?")
 echo "callscope accuracy benchmark (commit $rev)"
 echo "  speech       $n_clips clips, $ref_words reference words, $(calc '%.1f' "$audio_s") s" \
     "($n_shared from $speech_dir, $n_testdata more from $testdata, $n_dup duplicates kept once)"
+((n_clips < n_all)) && echo "  limit        the first $n_clips of the $n_all clips (--limit)"
 echo "  plain        pocketsphinx_continuous $ps_version, $MODEL defaults"
 if ((baseline_only)); then
     echo "  callscope    not run (--baseline-only)"
@@ -305,7 +308,7 @@ echo
 
 # ---- conditions ------------------------------------------------------------
 declare -A res_plain=() res_variant=() res_cs=() res_rtf=() res_notes=()
-declare -A res_plain_up=() res_plain_8k=() res_cpu=() res_asec=()
+declare -A res_plain_up=() res_plain_8k=() res_cpu=() res_asec=() res_proc=()
 for cond in "${conds[@]}"; do
     codec=$(cond_codec "$cond") rate=$(cond_rate "$cond")
     dir=$work/$cond
@@ -320,7 +323,7 @@ for cond in "${conds[@]}"; do
     if ((rate == 8000)); then
         mkdir -p "$dir/up16"
         while IFS=$'\t' read -r id _; do
-            sox -q "$dir/wav/$id.wav" -r 16000 "$dir/up16/$id.wav" 2>/dev/null ||
+            sox -R -q "$dir/wav/$id.wav" -r 16000 "$dir/up16/$id.wav" 2>/dev/null ||
                 die 1 "sox $dir/wav/$id.wav -r 16000 failed"
         done <"$work/set.tsv"
         echo "   plain up16: sox -r 16000, pocketsphinx_continuous -infile" >&2
@@ -360,8 +363,10 @@ for cond in "${conds[@]}"; do
         tag=${fe//,/+}
         echo "   callscope --frontend $fe" >&2
         rc=0
-        "$transcribe" "${files[@]}" --format tsv --frontend "$fe" >"$dir/cs-$tag.tsv" \
-            2>"$dir/cs-$tag.log" || rc=$?
+        timer=()
+        [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -o "$dir/cs-$tag.time" -f '%U %S')
+        "${timer[@]}" "$transcribe" "${files[@]}" --format tsv --frontend "$fe" \
+            >"$dir/cs-$tag.tsv" 2>"$dir/cs-$tag.log" || rc=$?
         ((rc == 0)) || {
             tail -n 5 "$dir/cs-$tag.log" >&2
             die 1 "callscope-transcribe --frontend $fe exited with $rc on $cond (log above)"
@@ -372,7 +377,9 @@ for cond in "${conds[@]}"; do
             "$dir/cs-$tag.log")
         if [[ $fe == default ]]; then
             res_rtf[$cond]=$(calc '%.4f' "($asec > 0) ? $cpu / $asec : -1")
-            res_cpu[$cond]=$cpu res_asec[$cond]=$asec
+            res_cpu[$cond]=$cpu res_asec[$cond]=$asec res_proc[$cond]=-
+            [[ -r $dir/cs-$tag.time ]] &&
+                res_proc[$cond]=$(awk 'END { printf "%.2f", $1 + $2 }' "$dir/cs-$tag.time")
         fi
     done
 done
@@ -407,15 +414,16 @@ done
 echo
 for cond in "${conds[@]}"; do
     if [[ $(cond_rate "$cond") == 8000 ]]; then
-        printf '  %-6s plain up16 (sox -r 16000) %.4f, plain 8k (-samprate 8000 -nfft 256) %.4f\n' \
+        printf '  %-6s plain up16 (sox -R -r 16000) %.4f, plain 8k (-samprate 8000 -nfft 256) %.4f\n' \
             "$cond" "${res_plain_up[$cond]}" "${res_plain_8k[$cond]}"
     fi
     [[ -n ${res_notes[$cond]:-} ]] && echo "  $cond: ${res_notes[$cond]} (counted as no words)"
 done
 if ((!baseline_only)); then
     for cond in "${conds[@]}"; do
-        printf '  %-6s callscope default: %.2f CPU s for %.2f s of audio\n' "$cond" \
+        printf '  %-6s callscope default: %.2f CPU s decoding %.2f s of audio' "$cond" \
             "${res_cpu[$cond]}" "${res_asec[$cond]}"
+        printf ' (whole process incl. model load: %s CPU s)\n' "${res_proc[$cond]}"
     done
 fi
 
