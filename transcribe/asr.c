@@ -241,9 +241,9 @@ static int64_t real_frame(const asr *a, size_t nfr, int f)
 {
     if (f < 0 || nfr == 0)
         return f < 0 ? 0 : f;
-    if ((size_t)f < nfr)
-        return a->real[f];
-    return (int64_t)a->real[nfr - 1] + (f - (int64_t)(nfr - 1));
+    /* the search may count one frame past the features it was given: it
+     * is the last one (never a time past the end of the segment) */
+    return a->real[(size_t)f < nfr ? (size_t)f : nfr - 1];
 }
 
 int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_utt *out)

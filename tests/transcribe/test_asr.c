@@ -107,7 +107,7 @@ static double wer_of(const char *hyp)
 /* The invariants every decoded utterance keeps. */
 static void check_utt(const asr_utt *u, int64_t offset_ms, size_t n_samples)
 {
-    int64_t end_max = offset_ms + (int64_t)(n_samples / 16) + 10; /* last frame's end */
+    int64_t end_max = offset_ms + (int64_t)((n_samples + 15) / 16); /* the segment's end */
     assert_non_null(u->text);
     size_t pos = 0;
     for (size_t i = 0; i < u->n_words; i++) {
@@ -233,6 +233,21 @@ static void test_times_after_silence(void **state)
     free(x);
 }
 
+/* A segment cut in the middle of the last word: every time stays inside
+ * the segment. */
+static void test_cut_segment(void **state)
+{
+    fixture *fx = *state;
+    for (size_t cut = 16000 * 19 / 10; cut <= 16000 * 22 / 10; cut += 1600) {
+        asr_utt u;
+        assert_int_equal(asr_decode(fx->a, fx->pcm, cut, 20000, &u), CS_OK);
+        check_utt(&u, 20000, cut);
+        if (u.n_words)
+            assert_true(u.end_ms <= 20000 + (int32_t)(cut / 16));
+        asr_utt_clear(&u);
+    }
+}
+
 static void test_silence(void **state)
 {
     fixture *fx = *state;
@@ -349,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_goforward),
         cmocka_unit_test(test_offset_shifts),
         cmocka_unit_test(test_times_after_silence),
+        cmocka_unit_test(test_cut_segment),
         cmocka_unit_test(test_silence),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_invalid),
