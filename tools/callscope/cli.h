@@ -22,6 +22,7 @@ typedef struct cli_config {
     int64_t db_connect_tries;     /* db.connect_tries */
     char *archive_dir;            /* archive.dir: the archive root */
     int64_t verify_progress_rows; /* verify.progress_rows */
+    char *report_sl_formula;      /* report.sl_formula: slformula.h config name */
 } cli_config;
 
 /* Command-line state beyond the configuration. */
@@ -43,6 +44,8 @@ typedef struct cli_ctx {
     const char *work;    /* --work DIR (run) */
     int archive_configured;  /* archive.dir differs from its default (run) */
     const char *config_path; /* the configuration file read, or NULL (run passes it on) */
+    const char *by;          /* --by hour|day|week|month|queue|agent (report) */
+    const char *sl_formula;  /* --sl-formula NAME (report), overrides report.sl_formula */
     char **args;         /* positional arguments after the command group name */
     int nargs;
 } cli_ctx;
@@ -63,5 +66,9 @@ int cmd_show(const cli_ctx *ctx);
 /* `callscope run CAPTURE...` (cmd_run.c): every stage over the captures,
  * then the KPI summary. */
 int cmd_run(const cli_ctx *ctx);
+
+/* `callscope report kpi` (cmd_report.c): KPIs summed from kpi_interval over
+ * --from/--to, grouped by --by, in ctx->format on stdout. */
+int cmd_report(const cli_ctx *ctx);
 
 #endif

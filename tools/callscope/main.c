@@ -6,8 +6,8 @@
  * what the umbrella needs (its configuration table, its options, its commands)
  * and hands the rest to the shared skeleton in common/stage.c.
  *
- * Commands so far: `db migrate`, `db status`, `verify`, `calls`. `run`,
- * `report`, `show`, `export`, `retention` and `user` arrive with their stages.
+ * Commands so far: `db migrate`, `db status`, `verify`, `calls`, `show`, `run`,
+ * `report kpi`. `export`, `retention` and `user` arrive with their stages.
  * Options are parsed here for every command (getopt permutes, so they may
  * come before or after the command name); each command validates its own,
  * and an option that belongs to another command is a usage error.
@@ -33,6 +33,10 @@ static const cfg_key cli_keys[] = {
     CFG_KEY_INT(cli_config, verify_progress_rows, "verify.progress_rows", "100000", 1,
                 INT64_C(1000000000),
                 "verify logs its progress every this many rows (and at least every 10 s)"),
+    CFG_KEY_STRING(cli_config, report_sl_formula, "report.sl_formula", "offered", 0,
+                   "report kpi's service-level formula (scoring/slformula.h): offered = answered "
+                   "within T / (answered + abandoned); answered, abandons_in_sl, "
+                   "offered_no_early_abandons, short_abandons_in_sl"),
 };
 
 typedef struct cli_opts {
@@ -45,6 +49,7 @@ typedef struct cli_opts {
     const char *work; /* run: --work DIR */
     const char *min_score, *max_score;
     int failed;
+    const char *by, *sl_formula; /* report's --by, --sl-formula; validated by cmd_report.c */
 } cli_opts;
 
 static int opt_db(void *ctx, const char *arg, char *err, size_t errcap)
@@ -129,6 +134,22 @@ static int opt_work(void *ctx, const char *arg, char *err, size_t errcap)
     return 0;
 }
 
+static int opt_by(void *ctx, const char *arg, char *err, size_t errcap)
+{
+    (void)err;
+    (void)errcap;
+    ((cli_opts *)ctx)->by = arg;
+    return 0;
+}
+
+static int opt_sl_formula(void *ctx, const char *arg, char *err, size_t errcap)
+{
+    (void)err;
+    (void)errcap;
+    ((cli_opts *)ctx)->sl_formula = arg;
+    return 0;
+}
+
 static int opt_explain(void *ctx, const char *arg, char *err, size_t errcap)
 {
     (void)arg;
@@ -167,13 +188,21 @@ static const cs_stage_opt cli_opts_tab[] = {
      opt_min_score},
     {"max-score", 0, required_argument, "N", "calls: only calls scored at most N (0..100)",
      opt_max_score},
-    {"failed", 0, no_argument, NULL, "calls: only calls that failed their scorecard (or a "
-                                     "critical item)",
+    {"failed", 0, no_argument, NULL,
+     "calls: only calls that failed their scorecard (or a "
+     "critical item)",
      opt_failed},
     {"work", 0, required_argument, "DIR",
      "run: working directory for the spool (and the archive, unless archive.dir is set); "
      "default ./callscope-run",
      opt_work},
+    {"by", 0, required_argument, "GROUP",
+     "report: one row per hour, day, week, month (UTC), queue or agent (default: one total)",
+     opt_by},
+    {"sl-formula", 0, required_argument, "NAME",
+     "report: service-level formula (offered, answered, abandons_in_sl, "
+     "offered_no_early_abandons, short_abandons_in_sl); overrides report.sl_formula",
+     opt_sl_formula},
 };
 
 int main(int argc, char **argv)
@@ -202,6 +231,10 @@ int main(int argc, char **argv)
             "  run CAPTURE...  every stage over the captures (capture, decode, transcribe,\n"
             "                  score, each --once) into the database, then the KPI summary;\n"
             "                  --config FILE is passed on to every stage, --work DIR\n"
+            "  report kpi      KPIs (offered, abandonment, service level, ASA, AHT, FCR, QA\n"
+            "                  score, ...) over --from/--to from the 15-minute rollup;\n"
+            "                  --by hour|day|week|month|queue|agent, --queue, --agent,\n"
+            "                  --sl-formula NAME\n"
             "\n"
             "The database is db.conninfo from the configuration file, --set or --db.\n"
             "See callscope(1) in docs/callscope.md.",
@@ -245,22 +278,32 @@ int main(int argc, char **argv)
                    .archive_configured = cfg.archive_dir &&
                                          strcmp(cfg.archive_dir, "/var/lib/callscope/archive") != 0,
                    .config_path = st.config_path,
+                   .by = o.by,
+                   .sl_formula = o.sl_formula,
                    .args = st.args + 1,
                    .nargs = st.nargs - 1};
     int is_calls = strcmp(st.args[0], "calls") == 0;
-    const char *calls_only = o.queue     ? "--queue"
-                             : o.agent   ? "--agent"
-                             : o.outcome ? "--outcome"
-                             : o.text    ? "--text"
-                             : o.channel ? "--channel"
-                             : o.limit   ? "--limit"
-                             : o.explain ? "--explain"
-                             : o.min_score ? "--min-score"
-                             : o.max_score ? "--max-score"
-                             : o.failed  ? "--failed"
-                                         : NULL;
+    int is_report = strcmp(st.args[0], "report") == 0;
+    /* --queue and --agent filter reports too */
+    const char *calls_only = o.queue && !is_report   ? "--queue"
+                             : o.agent && !is_report ? "--agent"
+                             : o.outcome             ? "--outcome"
+                             : o.text                ? "--text"
+                             : o.channel             ? "--channel"
+                             : o.limit               ? "--limit"
+                             : o.explain             ? "--explain"
+                             : o.min_score           ? "--min-score"
+                             : o.max_score           ? "--max-score"
+                             : o.failed              ? "--failed"
+                                                     : NULL;
     int rc;
-    if (calls_only && !is_calls) {
+    if ((o.by || o.sl_formula) && !is_report) {
+        fprintf(stderr,
+                "callscope: %s applies to 'report' only\nTry 'callscope --help' for more "
+                "information.\n",
+                o.by ? "--by" : "--sl-formula");
+        rc = CS_EXIT_USAGE;
+    } else if (calls_only && !is_calls) {
         fprintf(stderr,
                 "callscope: %s applies to 'calls' only\nTry 'callscope --help' for more "
                 "information.\n",
@@ -280,6 +323,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "callscope: --work applies to 'run' only\nTry 'callscope --help' for more "
                         "information.\n");
         rc = CS_EXIT_USAGE;
+    } else if (is_report) {
+        rc = cmd_report(&ctx);
     } else if (strcmp(st.args[0], "show") == 0) {
         rc = cmd_show(&ctx);
     } else if (strcmp(st.args[0], "run") == 0) {
