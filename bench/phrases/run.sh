@@ -102,12 +102,17 @@ done
 [[ $calls =~ ^[1-9][0-9]*$ ]] || die 2 "--calls: not a positive number: $calls"
 [[ $seed =~ ^[0-9]+$ ]] || die 2 "--seed: not a number: $seed"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die 2 "--jobs: not a positive number: $jobs"
-[[ $default_score =~ ^(0\.[0-9]+|1\.0*|1)$ ]] && awk -v s="$default_score" 'BEGIN { exit !(s > 0) }' ||
+if ! [[ $default_score =~ ^(0\.[0-9]+|1\.0*|1)$ ]] ||
+    ! awk -v s="$default_score" 'BEGIN { exit !(s > 0) }'; then
     die 2 "--default: not a score in (0, 1]: $default_score"
+fi
 [[ -r $phrases ]] || die 2 "--phrases: cannot read $phrases"
 phrases=$(cd "$(dirname "$phrases")" && pwd)/$(basename "$phrases")
-case " $SWEEP " in *" $default_score "*) ;; *) SWEEP="$SWEEP $default_score" ;; esac
-scores=$(echo "$SWEEP" | tr ' ' ',')
+# the sweep and the default, each score once (1.0 and 1 are one score)
+# shellcheck disable=SC2086 # word splitting wanted
+SWEEP=$(printf '%s\n' $SWEEP "$default_score" | awk '{ printf "%g\n", $1 }' | sort -g -u | tr '\n' ' ')
+# shellcheck disable=SC2086
+scores=$(printf '%s\n' $SWEEP | paste -sd, -)
 
 # ---- tools and binaries ---------------------------------------------------
 for t in cmake jq awk sed mktemp; do
