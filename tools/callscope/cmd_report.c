@@ -217,26 +217,26 @@ static const char *const BY_NAMES[BY__COUNT] = {"total", "hour",  "day",  "week"
                                                 "month", "queue", "agent"};
 
 /*
- * Per grouping: the label, an extra grouping column (NULL for time) and the
- * ORDER BY; all constant text (no user input ever becomes SQL). Times are
- * truncated in UTC; week labels are the Monday (ISO week start).
+ * Per grouping: the label, the GROUP BY and the ORDER BY; all constant text (no user input ever
+ * becomes SQL). Times are truncated in UTC; week labels are the Monday (ISO week start).
  */
 static const struct {
-    const char *label, *group, *order, *join;
+    const char *label, *group, *order;
 } BY_SQL[BY__COUNT] = {
-    [BY_TOTAL] = {"'total'::text", NULL, NULL, ""},
+    [BY_TOTAL] = {"'total'::text", NULL, NULL},
     [BY_HOUR] = {"to_char(date_trunc('hour', k.interval_start AT TIME ZONE 'UTC'), "
                  "'YYYY-MM-DD HH24:00')",
-                 NULL, "1", ""},
-    [BY_DAY] = {"to_char(k.interval_start AT TIME ZONE 'UTC', 'YYYY-MM-DD')", NULL, "1", ""},
+                 "1", "1"},
+    [BY_DAY] = {"to_char(k.interval_start AT TIME ZONE 'UTC', 'YYYY-MM-DD')", "1", "1"},
     [BY_WEEK] = {"to_char(date_trunc('week', k.interval_start AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
-                 NULL, "1", ""},
-    [BY_MONTH] = {"to_char(k.interval_start AT TIME ZONE 'UTC', 'YYYY-MM')", NULL, "1", ""},
-    [BY_QUEUE] = {"q.name", "k.queue_id, q.name", "q.name NULLS LAST, k.queue_id NULLS LAST",
-                  " LEFT JOIN queues q ON q.id = k.queue_id"},
-    [BY_AGENT] = {"a.name || ' (' || a.extension || ')'", "k.agent_id, a.name, a.extension",
-                  "a.name NULLS LAST, a.extension NULLS LAST",
-                  " LEFT JOIN agents a ON a.id = k.agent_id"},
+                 "1", "1"},
+    [BY_MONTH] = {"to_char(k.interval_start AT TIME ZONE 'UTC', 'YYYY-MM')", "1", "1"},
+    /* grouped by id, the name looked up once per group (not joined to every row) */
+    [BY_QUEUE] = {"(SELECT q.name FROM queues q WHERE q.id = k.queue_id)", "k.queue_id",
+                  "1 NULLS LAST, k.queue_id NULLS LAST"},
+    [BY_AGENT] = {"(SELECT a.name || ' (' || a.extension || ')' FROM agents a WHERE a.id = "
+                  "k.agent_id)",
+                  "k.agent_id", "1 NULLS LAST, k.agent_id NULLS LAST"},
 };
 static const char *const BY_NONE_LABEL[BY__COUNT] = {
     [BY_QUEUE] = "(no queue)", [BY_AGENT] = "(no agent)"};
@@ -858,10 +858,9 @@ static int report_query(db_conn *c, const report_req *r, const char *const *para
                  label);
     else
         snprintf(sql, sizeof sql,
-                 "SELECT %s, " REPORT_SUMS " FROM kpi_interval k%s" REPORT_WHERE
-                 " GROUP BY 1%s%s ORDER BY %s",
-                 label, BY_SQL[r->by].join, BY_SQL[r->by].group ? ", " : "",
-                 BY_SQL[r->by].group ? BY_SQL[r->by].group : "", BY_SQL[r->by].order);
+                 "SELECT %s, " REPORT_SUMS " FROM kpi_interval k" REPORT_WHERE
+                 " GROUP BY %s ORDER BY %s",
+                 label, BY_SQL[r->by].group, BY_SQL[r->by].order);
     db_result *res = NULL;
     int rc = db_query(c, sql, 4, params, &res);
     if (rc != CS_OK)
