@@ -25,8 +25,10 @@
  *
  * The columns (docs/kpi.md defines the KPIs; docs/callscope.md the report):
  *   offered, answered, abandoned, short abandons (wait < short-abandon threshold)
- *   abandonment rate  abandoned / offered — short abandons INCLUDED (they are
- *                     shown separately; subtract them yourself if you want)
+ *   abandonment rate  abandoned / (answered + abandoned), as docs/kpi.md defines
+ *                     it (busy, no-answer, failed calls never queued) — short
+ *                     abandons INCLUDED (shown beside it, so the excluded
+ *                     variant can be derived)
  *   service level     sl_compute() of scoring/slformula.h with --sl-formula or
  *                     report.sl_formula (default "offered": answered within T /
  *                     (answered + abandoned)); T as stored in the rollup
@@ -476,7 +478,7 @@ static kpi_vals kpi_compute(const kpi_row *r, sl_formula f)
                    .abandoned_within_t = v[R_ABN_SL],
                    .short_abandons = v[R_SHORT]};
     kpi_vals k = {
-        .abandon_rate = ratio(v[R_ABANDONED], v[R_OFFERED]),
+        .abandon_rate = ratio(v[R_ABANDONED], v[R_ANSWERED] + v[R_ABANDONED]),
         .service_level = sl_compute(f, &c),
         .transfer_rate = ratio(v[R_TRANSFERS], v[R_ANSWERED]),
         .fcr_rate = ratio(v[R_FCR_RES], v[R_FCR_RES] + v[R_FCR_REP]),
@@ -782,8 +784,8 @@ static void print_table(FILE *f, const report_req *r, const kpi_row *rows, int n
             r->by == BY_TOTAL ? "total" : "by ", r->by == BY_TOTAL ? "" : BY_NAMES[r->by]);
     fprintf(f, "service level (SL%%): %s = %s, T = %s; short abandon < %s; FCR window %s\n",
             sl_formula_name(r->formula), sl_formula_definition(r->formula), t, s, fw);
-    fprintf(f, "times in seconds; ABANDON%% includes short abandons; FCR%% = resolved / "
-               "(resolved + repeat)\n\n");
+    fprintf(f, "times in seconds; ABANDON%% = abandoned / (answered + abandoned), short "
+               "abandons included; FCR%% = resolved / (resolved + repeat)\n\n");
     for (int k = 0; k < T__COUNT; k++)
         snprintf(c[k].s, sizeof c->s, "%s", T_HEAD[k]);
     snprintf(c[T_KEY].s, sizeof c->s, "%s", r->by == BY_TOTAL ? "" : BY_NAMES[r->by]);
