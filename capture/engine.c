@@ -710,11 +710,26 @@ void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, si
         return;
     const call *c = v.owner;
     if (stage == 1) {
-        call_prefetch(c);
+        __builtin_prefetch(c);
+        __builtin_prefetch(&c->pcap);
         return;
     }
-    /* stage 2: the call's lines are here by now; where its call.pcap block
-     * continues is the next line the frame will miss (for writing) */
+    /* stage 2: the call's lines are here by now: the stream this frame will
+     * most likely update (the call's hint for the leg and direction, as
+     * call_rtp's stream_find reads it first; RTP sent to this address has
+     * direction v.dir) and where the call's call.pcap block continues, the
+     * next lines the frame will miss (the block's for writing) */
+    unsigned dir = v.dir;
+    if (v.leg < CALL_HINT_LEGS && dir >= CALL_DIR_CUSTOMER_TO_PBX && dir <= CALL_DIR_PBX_TO_AGENT) {
+        unsigned h = c->stream_hint[v.leg][dir - 1];
+        if (h && h <= c->nstreams) {
+            const char *st = (const char *)&c->streams[h - 1];
+            __builtin_prefetch(st);
+            __builtin_prefetch(st + 64);
+            __builtin_prefetch(st + 128);
+            __builtin_prefetch(st + 192);
+        }
+    }
     const call_pcap *pc = &c->pcap;
     if (pc->buf && pc->len + 256 <= CALLOUT_WBUF) {
         const uint8_t *next = pc->buf + pc->len;

@@ -111,9 +111,11 @@ int ce_frame(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *da
  * A hint about a frame that ce_frame will get soon (a reader's look-ahead,
  * cap_input_peek): with 1000 calls the state a frame touches (its media-map
  * slot, its call, its streams) is rarely in the CPU's caches, and each
- * lookup waits for the previous one. Stage 0 (the frame after next) asks
- * for the frame's media-map slot; stage 1 (the next frame) looks the frame
- * up, now from the cache, and asks for its call's and streams' lines. Only
+ * lookup waits for the previous one. Stage 0 (three frames ahead) asks for
+ * the frame's media-map slot; stage 1 (two ahead) looks the frame up, now
+ * from the cache, and asks for its call's two hot lines; stage 2 (the next
+ * frame) asks for the stream the call's hint names and for the next lines
+ * of the call's call.pcap block. Only
  * plain Ethernet/IPv4/IPv6/UDP frames are looked at; nothing is changed,
  * counted or kept; data is read only during the call.
  */
