@@ -26,7 +26,9 @@
 # say otherwise than calls wins by metrics; refresh of an unknown uuid is 0;
 # the range rebuild gives the same rows; bad thresholds are refused; and four
 # sessions refreshing the same interval at once 30 times each all succeed
-# (the per-interval lock; without it the inserts collide on kpi_interval_key).
+# (the per-interval lock; without it the inserts collide on kpi_interval_key);
+# a refresh of 70 calls in 70 intervals (the table-lock path) writes exactly
+# their 70 cells, twice the same.
 set -euo pipefail
 cs=${1:?path to callscope}
 [[ -r ${CALLSCOPE_TEST_PG:-} ]] || { echo "SKIP: no test PostgreSQL (CALLSCOPE_TEST_PG)"; exit 77; }
@@ -192,4 +194,24 @@ for w in 1 2 3 4; do
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a concurrent refresher failed (exit $?)"; done
 expect_cells "after 4 x 30 concurrent refreshes" "$want_2"
+
+# ---- more than 64 intervals at once: the table-lock path ----------------------------
+# 70 calls on 2024-03-05, one per interval from 00:00, call k answered after k s
+sql <<'EOF2'
+INSERT INTO calls (uuid, probe, call_id, invite_at, answered_at, ended_at, queue_id, agent_id,
+                   outcome, ended_by, duration_ms)
+SELECT gen_random_uuid(), 'p', 'M' || k, t, t + k * interval '1 s', t + interval '100 s', 1, 2,
+       'answered', 'caller', 100000
+FROM generate_series(1, 70) k,
+     LATERAL (SELECT '2024-03-05T00:00Z'::timestamptz + (k - 1) * interval '15 minutes' + interval '7 s' AS t) x;
+EOF2
+many="SELECT cs_kpi_refresh(ARRAY(SELECT uuid FROM calls WHERE call_id LIKE 'M%'), 20000, 5000)"
+for run in 1 2; do
+    [[ $(sql -c "$many") == 70 ]] || fail "70 intervals (run $run): want 70 rows"
+    got=$(sql -F ' ' -c "SELECT count(*), sum(offered), sum(answered_within_sl), sum(sum_wait_ms), max(max_wait_ms)
+          FROM kpi_interval WHERE interval_start >= '2024-03-05' AND interval_start < '2024-03-06'")
+    [[ $got == "70 70 20 $((70 * 71 / 2 * 1000)) 70000" ]] || fail "70 intervals (run $run): $got"
+done
+[[ $(sql -c "SELECT count(*) FROM kpi_interval WHERE interval_start < '2024-03-05'") == 4 ]] ||
+    fail "the 70-interval refresh must not touch other days"
 echo "PASS: kpi rollup"
