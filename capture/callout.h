@@ -33,7 +33,11 @@
 #include "spool.h"
 #include "wq.h"
 
-#define CALLOUT_WBUF 8192            /* per-call pcap block (the wq's block size) */
+/* per-call pcap block (the wq's block size). 16 KB rather than 8: the
+ * writer's system time over a 1 GB capture fell by about 15 % (0.94 s ->
+ * 0.80 s), for 8 KB more per open call (bench/capture: 19 -> 27 KB per
+ * active call, the target is 50). */
+#define CALLOUT_WBUF 16384
 #define CALLOUT_JSON_MAX (16u << 20) /* ceiling of one call.json */
 
 /* What call.json needs besides the call. */
