@@ -21,8 +21,9 @@
 #             run) and "8k" (-infile x.wav -samprate 8000 -nfft 256); the one
 #             with the lower WER is the baseline, both are printed.
 #   callscope callscope-transcribe --file A.wav --file B.wav ... --format tsv
-#             --frontend SPEC; SPEC plain, floor, floor,norm and default on
-#             8 kHz conditions, default on 16 kHz ones. Its stderr ends with
+#             --frontend SPEC; SPEC plain, fold, floor, floor,norm and default
+#             on 8 kHz conditions (or those given with --frontend), default on
+#             16 kHz ones. Its stderr ends with
 #             "rtf <cpu_seconds> <audio_seconds>" (decoder CPU, model load
 #             excluded).
 # Scoring: bench_wer (transcribe/wer.h: Levenshtein over normalised words;
@@ -47,6 +48,9 @@
 #       --limit N         only the first N clips of the set (a quick look)
 #       --baseline-only   plain pocketsphinx only (no callscope-transcribe
 #                         needed); no RESULT line
+#       --frontend SPEC   callscope front end to measure on 8 kHz conditions
+#                         (repeatable; replaces plain, fold, floor, floor,norm;
+#                         default is always measured)
 #   -j, --jobs N          plain pocketsphinx runs in parallel (default 1)
 #       --work-dir DIR    parent of the work directory (default /dev/shm)
 #   -k, --keep            keep the work directory (audio, hypotheses, logs)
@@ -69,11 +73,12 @@ testdata=/usr/share/pocketsphinx/test/data
 conditions=g711u,g711a,g729,g722,opus
 limit=0 baseline_only=0 jobs=1 work_parent=/dev/shm
 keep=0 verbose=0 do_build=1 fail_on_miss=0
+fe_list=()
 
 TARGET_REL=0.20
 TARGET_RTF=0.25
 MODEL=/usr/share/pocketsphinx/model/en-us
-FRONTENDS_8K=(plain floor "floor,norm" default)
+FRONTENDS_8K=(plain fold floor "floor,norm" default)
 FRONTENDS_16K=(default)
 
 die() { # code, message...
@@ -92,6 +97,7 @@ while (($#)); do
     --conditions) need_arg "$@"; conditions=$2; shift 2 ;;
     --limit) need_arg "$@"; limit=$2; shift 2 ;;
     --baseline-only) baseline_only=1; shift ;;
+    --frontend) need_arg "$@"; fe_list+=("$2"); shift 2 ;;
     -j | --jobs) need_arg "$@"; jobs=$2; shift 2 ;;
     --work-dir) need_arg "$@"; work_parent=$2; shift 2 ;;
     -k | --keep) keep=1; shift ;;
@@ -103,6 +109,14 @@ while (($#)); do
     esac
 done
 
+if ((${#fe_list[@]} > 0)); then # --frontend given: those, and always default
+    FRONTENDS_8K=()
+    for fe in "${fe_list[@]}"; do
+        [[ $fe =~ ^[a-z,]+$ ]] || die 2 "--frontend: not a step list: $fe"
+        [[ $fe == default ]] || FRONTENDS_8K+=("$fe")
+    done
+    FRONTENDS_8K+=(default)
+fi
 [[ $limit =~ ^[0-9]+$ ]] || die 2 "--limit: not a number: $limit"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die 2 "--jobs: not a positive number: $jobs"
 IFS=, read -r -a conds <<<"$conditions"
@@ -286,6 +300,7 @@ score() { # hyp.tsv, label, [--strip-paths]
 }
 # callscope's WER of the current $cond with front end $1, or "-"
 col() { if [[ -n ${res_cs[$cond,$1]:-} ]]; then printf '%.4f' "${res_cs[$cond,$1]}"; else echo -; fi; }
+fe_width() { local w=$((${#1} + 3)); echo $((w < 7 ? 7 : w)); }
 rel() { calc '%.4f' "($1 > 0) ? ($1 - $2) / $1 : 0"; }
 
 # ---- header ----------------------------------------------------------------
@@ -390,8 +405,9 @@ echo "WER per condition ($ref_words reference words; corpus WER = errors / refer
 if ((baseline_only)); then
     printf '%-6s %6s %6s  %-22s\n' cond rate words "plain WER (variant)"
 else
-    printf '%-6s %6s %6s  %-15s %8s %8s %10s %8s  %8s  %6s\n' cond rate words \
-        "plain (variant)" "cs:plain" "cs:floor" "floor,norm" "default" "rel.impr" "RTF"
+    printf '%-6s %6s %6s  %-15s' cond rate words "plain (variant)"
+    for fe in "${FRONTENDS_8K[@]}"; do printf ' %*s' "$(fe_width "$fe")" "cs:$fe"; done
+    printf '  %8s  %6s\n' "rel.impr" "RTF"
 fi
 worse=0 rtf_miss=0 result=""
 for cond in "${conds[@]}"; do
@@ -402,9 +418,9 @@ for cond in "${conds[@]}"; do
     else
         cs=${res_cs[$cond,default]}
         r=$(rel "${res_plain[$cond]}" "$cs")
-        printf '%-6s %6s %6s  %-15s %8s %8s %10s %8.4f  %8.3f  %6.3f\n' "$cond" "$rate" \
-            "$ref_words" "$pv" "$(col plain)" "$(col floor)" "$(col floor,norm)" "$cs" "$r" \
-            "${res_rtf[$cond]}"
+        printf '%-6s %6s %6s  %-15s' "$cond" "$rate" "$ref_words" "$pv"
+        for fe in "${FRONTENDS_8K[@]}"; do printf ' %*s' "$(fe_width "$fe")" "$(col "$fe")"; done
+        printf '  %8.3f  %6.3f\n' "$r" "${res_rtf[$cond]}"
         awk -v p="${res_plain[$cond]}" -v c="$cs" 'BEGIN { exit !(c > p) }' && worse=1
         awk -v x="${res_rtf[$cond]}" -v t="$TARGET_RTF" 'BEGIN { exit !(x < 0 || x > t) }' &&
             rtf_miss=1
