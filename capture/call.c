@@ -552,8 +552,10 @@ static void on_invite_response(call *c, call_leg *l, const sip_msg *m, uint64_t 
         cs_str user = CS_STR_NULL;
         if (l->role == CALL_ROLE_AGENT && l->to_user[0])
             copy_str(l->agent_ext, sizeof l->agent_ext, cs_str_c(l->to_user));
-        else if (pai.len && sip_uri_user(pai, &user) == 0 && user.len)
+        else if (pai.len && sip_uri_user(pai, &user) == 0 && user.len) {
             copy_str(l->agent_ext, sizeof l->agent_ext, user);
+            l->answer_identified = 1;
+        }
         else
             copy_str(l->agent_ext, sizeof l->agent_ext, cs_str_c(l->to_user));
         leg_answered(c, l, ts);
@@ -572,6 +574,7 @@ unsigned call_sip(call *c, call_leg *leg, const sip_msg *m, const call_pkt *p,
 
     c->sip_messages++;
     leg->sip_messages++;
+    c->answer_needs_identity = env->answer_needs_identity;
     if (ts > c->last_activity_us)
         c->last_activity_us = ts;
     if (ts > leg->last_us)
@@ -1035,7 +1038,8 @@ void call_conclude(call *c, call_end_reason reason, uint64_t end_us)
         c->answer_us = first_agent->answer_us;
     } else if (!l0) {
         c->outcome = CALL_OUT_FAILED;
-    } else if (!has_agents && l0->answer_us) {
+    } else if (!has_agents && l0->answer_us &&
+               (!c->answer_needs_identity || l0->answer_identified)) {
         c->outcome = CALL_OUT_ANSWERED;
         c->answer_us = l0->answer_us;
     } else if (l0->cancel_us && !l0->answer_us) {

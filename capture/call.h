@@ -190,6 +190,7 @@ typedef struct call_leg {
     call_leg_state state;
     call_leg_ender ended_by;
     int bye_from_caller;     /* valid when bye_us != 0 */
+    int answer_identified;   /* the 2xx to the initial INVITE named who answered (P-Asserted-Identity) */
     int q850;                /* -1 none */
     char sip_reason[CALL_REASON_MAX + 1];
     call_event *events;
@@ -312,6 +313,7 @@ typedef struct call {
     uint64_t media_dropped;
     uint64_t invite_us, all_ended_us;
     unsigned answered_agents;
+    int answer_needs_identity; /* call_env's, as of the last SIP message */
     /* counters */
     uint64_t sip_messages;
     /* the conclusion, filled by call_conclude */
@@ -350,6 +352,10 @@ __attribute__((always_inline)) static inline void call_prefetch(const call *c)
 typedef struct call_env {
     mediamap *mm;            /* borrowed */
     size_t max_streams;
+    /* capture.answer_needs_identity: on a call without agent legs, the
+     * inbound leg's 2xx is an agent's answer only when it carries
+     * P-Asserted-Identity (PBXs that answer into their own IVR or queue) */
+    int answer_needs_identity;
 } call_env;
 
 /* A new call, empty (no legs). NULL on ENOMEM. */

@@ -571,6 +571,7 @@ capture_engine *ce_new(const ce_config *cfg, spool *sp, char *err, size_t errcap
         ce->seed = (uint64_t)(uintptr_t)ce * 0x9e3779b97f4a7c15ULL;
     ce->env.mm = ce->mm;
     ce->env.max_streams = cfg->max_streams_per_call;
+    ce->env.answer_needs_identity = cfg->answer_needs_identity;
     ce->info.probe = cfg->probe;
     ce->info.corr_headers = ce->cfg.correlation_headers;
     ce->info.ncorr_headers = cfg->ncorrelation_headers;

@@ -61,6 +61,7 @@ typedef struct ce_config {
     int write_pcap;                    /* write call.pcap into each entry (default 1) */
     int pcap_writer_thread;            /* call.pcap written by a second thread (default 1) */
     int snaplen;                       /* snaplen recorded in call.pcap headers */
+    int answer_needs_identity;         /* see call_env (capture.answer_needs_identity) */
 } ce_config;
 
 /* Sets the built-in defaults (limits.h, port 5060, X-Orig-Call-ID, ...). */

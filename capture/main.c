@@ -97,6 +97,7 @@ typedef struct capture_cfg {
     int64_t linger_ms;
     int write_pcap;
     int pcap_writer_thread;
+    int answer_needs_identity;
 } capture_cfg;
 
 /* The defaults below are text (the configuration table parses them); these
@@ -171,6 +172,9 @@ static const cfg_key capture_keys[] = {
                  "write call.pcap (the call's packets) into each spool entry"),
     CFG_KEY_BOOL(capture_cfg, pcap_writer_thread, "capture.pcap_writer_thread", "yes",
                  "write call.pcap from a second thread (no: from the read loop)"),
+    CFG_KEY_BOOL(capture_cfg, answer_needs_identity, "capture.answer_needs_identity", "no",
+                 "without agent legs, a 2xx is an agent's answer only with P-Asserted-Identity "
+                 "(PBXs that answer into their own IVR or queue)"),
 };
 #define CAPTURE_NKEYS (sizeof capture_keys / sizeof capture_keys[0])
 
@@ -427,6 +431,7 @@ static int build_run(const capture_cfg *cfg, capture_run *run, char *err, size_t
     c->write_pcap = cfg->write_pcap;
     c->pcap_writer_thread = cfg->pcap_writer_thread;
     c->snaplen = (int)cfg->snaplen;
+    c->answer_needs_identity = cfg->answer_needs_identity;
     return CS_OK;
 }
 

@@ -83,7 +83,7 @@ for k in spool.dir capture.probe capture.interface capture.filter capture.sip_po
          capture.frag_max_bytes capture.frag_timeout capture.tcp_max_flows \
          capture.tcp_max_flow_bytes capture.tcp_idle capture.rtp_timeout capture.setup_timeout \
          capture.max_call_duration capture.linger capture.write_pcap \
-         capture.pcap_writer_thread; do
+         capture.pcap_writer_thread capture.answer_needs_identity; do
     grep -q "$k" "$T/out" || fail "--help-config does not list $k"
 done
 expect 0 "--print-config" "$BIN" -c "$T/empty.conf" --print-config

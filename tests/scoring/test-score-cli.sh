@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# test-score-cli.sh SCORE DECODE CAPTURE CALLGEN CALLSCOPE
+#
+# callscope-score against callgen's truth, through the real capture and
+# decode stages and a real PostgreSQL. callgen writes a mixed capture (every
+# call scenario, repeat callers minutes, hours and days apart; seed fixed);
+# capture spools it (capture.answer_needs_identity = yes, as callgen's PBX
+# needs; without it the queue abandons that never reached an agent leg are
+# answered calls, which is checked too), decode stores it, and every call gets a score job
+# (transcription is not needed for the metrics checked here: phrase items are
+# N/A without a transcript, which is also checked). Then `callscope-score
+# --once -j 2` with deploy/scorecard.json and deploy/directory.conf, and:
+#
+#   - every call has one call_metrics row and one score (the active scorecard
+#     version), with one score_items row per scorecard item;
+#   - outcome as the truth; answer time and abandon time within 1 ms of the
+#     truth's packet times; hold total within 20 ms of the truth's holds;
+#   - queue from the DNIS and agent from the answering extension as the
+#     directory maps them;
+#   - FCR per window (24h, 72h, 7d) exactly as the truth's repeat links imply
+#     (the capture is from 2024, so no window is pending): a call is a repeat
+#     when a later call of the same ANI came within the window and not within
+#     the continuation gap (15 min), resolved otherwise; unanswered calls are
+#     not_applicable;
+#   - phrase items are N/A without a transcript;
+#   - a second run of every job changes nothing (same metrics, same scores,
+#     score_items keep their ids);
+#   - a changed scorecard file becomes version 2 at start-up and new scores
+#     use it, the old scores keep version 1.
+#
+# Needs jq, psql. Skips (77) without the test PostgreSQL ($CALLSCOPE_TEST_PG).
+set -uo pipefail
+SCORE=${1:?score}
+DEC=${2:?decode}
+CAP=${3:?capture}
+GEN=${4:?callgen}
+CS=${5:?callscope}
+SRC=${CALLSCOPE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+
+for tool in jq psql; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+[[ -r ${CALLSCOPE_TEST_PG:-} ]] || { echo "SKIP: no test PostgreSQL (CALLSCOPE_TEST_PG)"; exit 77; }
+
+T=$(mktemp -d /tmp/cs-score.XXXXXX)
+DB=
+ADMIN=
+cleanup() {
+    [[ -n $DB && -n $ADMIN ]] && psql "$ADMIN" -Xqc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/*.log; do [[ -f $f ]] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+    exit 1
+}
+: >"$T/empty.conf"
+export CALLSCOPE_CONFIG=$T/empty.conf
+mkdir -p "$T/archive" "$T/spool"
+ADMIN=$(head -1 "$CALLSCOPE_TEST_PG")
+DB=cs_score_$$
+psql "$ADMIN" -Xqc "CREATE DATABASE $DB" || fail "CREATE DATABASE"
+CI=${ADMIN/dbname=postgres/dbname=$DB}
+"$CS" -q --db "$CI" db migrate >/dev/null || fail "migrate"
+q() { psql "$CI" -XtAc "$1"; }
+score() {
+    "$SCORE" --db "$CI" --scorecard "${CARD:-$SRC/deploy/scorecard.json}" \
+        --directory "$SRC/deploy/directory.conf" "$@"
+}
+
+# a mixed capture: every scenario, several of each, repeat callers
+"$GEN" -q -o "$T/mixed.pcap" --seed 11 --no-phrases \
+    --scenario direct,queued,abandon_ring,abandon_queue,busy,noanswer,hold,transfer,dtmf,repeat \
+    --calls 8 || fail "callgen"
+TRUTH=$T/mixed.truth.json
+# callgen's PBX answers a queued call's trunk leg itself (IVR, queue music) and
+# names the answering agent in P-Asserted-Identity when an agent answers
+# directly: capture.answer_needs_identity tells capture so (docs/capture-calls.md).
+# Without it, a caller who hangs up in the queue before any agent leg exists
+# looks answered, as on a PBX that answers only when someone picks up.
+mkdir -p "$T/spool0"
+"$CAP" -q --spool "$T/spool0" "$T/mixed.pcap" || fail "capture (default)"
+nq=$(jq '[.calls[] | select(.scenario == "abandon_queue" and (.legs | length) == 1)] | length' "$TRUTH")
+n0=$(cat "$T"/spool0/ready/*/call.json | jq -s '[.[] | select(.outcome == "answered")] | length')
+n1=$(jq '[.calls[] | select(.outcome == "answered")] | length' "$TRUTH")
+[[ $nq -gt 0 && $n0 == $((n1 + nq)) ]] ||
+    fail "default capture: $n0 answered, want the truth's $n1 + $nq queue abandons without an agent leg"
+"$CAP" -q --set capture.answer_needs_identity=yes --spool "$T/spool" "$T/mixed.pcap" || fail "capture"
+"$DEC" --once --spool "$T/spool" --archive "$T/archive" --db "$CI" 2>"$T/decode.log" || fail "decode exit $?"
+N=$(q "SELECT count(*) FROM calls")
+[[ $N == $(jq '.calls | length' "$TRUTH") ]] || fail "$N calls decoded, truth has $(jq '.calls | length' "$TRUTH")"
+q "INSERT INTO jobs (kind, call_uuid) SELECT 'score', uuid FROM calls" >/dev/null
+
+score --once -j 2 2>"$T/score.log" || fail "callscope-score exit $?"
+! grep -l "AddressSanitizer\|runtime error:\|LeakSanitizer" "$T"/*.log 2>/dev/null || fail "sanitizer report"
+[[ $(q "SELECT count(*) FROM jobs WHERE kind = 'score' AND state = 'done'") == "$N" ]] ||
+    fail "score jobs: $(q "SELECT state, count(*) FROM jobs WHERE kind = 'score' GROUP BY 1")"
+[[ $(q "SELECT count(*) FROM call_metrics") == "$N" ]] || fail "call_metrics rows"
+[[ $(q "SELECT count(*) FROM scores s JOIN scorecards c ON c.id = s.scorecard_id AND c.active") == "$N" ]] ||
+    fail "scores rows"
+ITEMS=$(jq '[.sections[].items[]] | length' "$SRC/deploy/scorecard.json")
+bad=$(q "SELECT count(*) FROM scores s WHERE (SELECT count(*) FROM score_items i WHERE i.score_id = s.id) <> $ITEMS")
+[[ $bad == 0 ]] || fail "$bad scores without one item row per scorecard item"
+bad=$(q "SELECT count(*) FROM score_items i JOIN scores s ON s.id = i.score_id
+         WHERE i.item_key IN (SELECT x->>'key' FROM scorecards c, jsonb_array_elements(c.definition->'sections') sec,
+                              jsonb_array_elements(sec->'items') x WHERE c.active AND x->>'kind' LIKE 'phrase%')
+         AND i.result <> 'na'")
+[[ $bad == 0 ]] || fail "$bad phrase items not N/A without a transcript"
+
+# the database's view of every call, joined to the truth by the inbound Call-ID
+psql "$CI" -XtAc "SELECT json_agg(json_build_object(
+        'call_id', c.call_id, 'outcome', c.outcome, 'answer_ms', m.answer_time_ms,
+        'abandon_ms', m.abandon_time_ms, 'hold_ms', m.hold_ms, 'queue', q.name,
+        'agent', a.extension, 'fcr', m.extra->'fcr', 'fcr_status', m.fcr_status))
+      FROM calls c JOIN call_metrics m ON m.call_uuid = c.uuid
+      LEFT JOIN queues q ON q.id = c.queue_id LEFT JOIN agents a ON a.id = c.agent_id" >"$T/db.json" ||
+    fail "export"
+jq -n --slurpfile db "$T/db.json" --slurpfile t "$TRUTH" '
+  def win($name): {"24h": 86400, "72h": 259200, "7d": 604800}[$name];
+  ($db[0] | map({(.call_id): .}) | add) as $d
+  | $t[0].calls as $calls
+  | [ $calls[] | . as $c | $d[$c.inbound_call_id] as $r
+      | if $r == null then "\($c.id): not in the database" else
+        ( (if $r.outcome != $c.outcome then "\($c.id): outcome \($r.outcome), truth \($c.outcome)" else empty end),
+          (if $c.outcome == "answered" then
+             (($c.answer_us - $c.invite_us) / 1000) as $w
+             | if ($r.answer_ms == null) or ((($r.answer_ms - $w) | fabs) > 1)
+               then "\($c.id): answer \($r.answer_ms) ms, truth \($w)" else empty end
+           else empty end),
+          (if $c.outcome == "abandoned" then
+             (($c.abandon_us - $c.invite_us) / 1000) as $w
+             | if ($r.abandon_ms == null) or ((($r.abandon_ms - $w) | fabs) > 1)
+               then "\($c.id): abandon \($r.abandon_ms) ms, truth \($w)" else empty end
+           else empty end),
+          (([$c.holds[] | .end_ms - .start_ms] | add // 0) as $h
+           | if (($r.hold_ms - $h) | fabs) > 20 then "\($c.id): hold \($r.hold_ms) ms, truth \($h)" else empty end),
+          (if $r.queue != $c.queue then "\($c.id): queue \($r.queue), truth \($c.queue)" else empty end),
+          (if $c.outcome == "answered" and ($c.agents | length) > 0 and ($c.agents | index($r.agent)) == null
+           then "\($c.id): agent \($r.agent), truth \($c.agents)" else empty end),
+          ( ["24h", "72h", "7d"][] as $wn
+            | ( if $c.outcome != "answered" then "not_applicable"
+                else ([ $calls[] | select(.repeat_of != null and .repeat_of.id == $c.id
+                                          and .repeat_of.gap_s >= 900 and .repeat_of.gap_s < win($wn)) ]
+                      | if length > 0 then "repeat" else "resolved" end) end ) as $want
+            | ($r.fcr // {})[$wn] as $got
+            | if $got != $want then "\($c.id): FCR \($wn) \($got), truth implies \($want)" else empty end ) )
+        end ] | .[]' >"$T/diff.txt" || fail "jq"
+if [[ -s $T/diff.txt ]]; then
+    head -30 "$T/diff.txt" >&2
+    fail "$(wc -l <"$T/diff.txt") differences from the truth"
+fi
+reps=$(jq '[.calls[] | select(.repeat_of != null)] | length' "$TRUTH")
+echo "$N calls match the truth (outcomes, answer/abandon within 1 ms, holds within 20 ms, queues, agents, FCR for 3 windows; $reps repeat links)"
+
+# idempotent: run every job again
+snap() {
+    q "SELECT md5(string_agg(m::text, '|' ORDER BY call_uuid)) FROM (SELECT call_uuid, answer_time_ms,
+       abandon_time_ms, talk_ms, hold_ms, dead_air_ms, overtalk_ms, fcr_status, extra->'fcr' AS f,
+       mos, loss_pct FROM call_metrics) m"
+    q "SELECT md5(string_agg(i.id || i.item_key || i.result || i.points, '|' ORDER BY i.id)) FROM score_items i"
+}
+before=$(snap)
+q "UPDATE jobs SET state = 'queued', attempts = 0, run_after = now() WHERE kind = 'score'" >/dev/null
+score --once 2>"$T/score2.log" || fail "second run exit $?"
+[[ $(snap) == "$before" ]] || fail "a second run changed metrics or score items"
+[[ $(q "SELECT count(*) FROM scores") == "$N" ]] || fail "a second run added scores"
+
+# a changed scorecard is a new version; old scores keep theirs
+jq '.pass_score = 70' "$SRC/deploy/scorecard.json" >"$T/card2.json"
+q "UPDATE jobs SET state = 'queued', attempts = 0, run_after = now() WHERE kind = 'score'
+   AND call_uuid = (SELECT uuid FROM calls ORDER BY invite_at LIMIT 1)" >/dev/null
+CARD=$T/card2.json score --once 2>"$T/score3.log" || fail "third run exit $?"
+[[ $(q "SELECT string_agg(version || ':' || active, ',' ORDER BY version) FROM scorecards") == "1:false,2:true" ]] ||
+    fail "scorecard versions: $(q "SELECT string_agg(version || ':' || active, ',' ORDER BY version) FROM scorecards")"
+[[ $(q "SELECT count(*) FROM scores s JOIN scorecards c ON c.id = s.scorecard_id WHERE c.version = 2") == 1 ]] ||
+    fail "the rescored call has no version-2 score"
+[[ $(q "SELECT count(*) FROM scores s JOIN scorecards c ON c.id = s.scorecard_id WHERE c.version = 1") == "$N" ]] ||
+    fail "version-1 scores were changed"
+echo "PASS"
