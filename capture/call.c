@@ -113,7 +113,8 @@ void call_free(call *c)
     if (c->streams != c->streams_inline)
         free(c->streams);
     free(c->dtmf);
-    free(c->pcap.buf);
+    /* c->pcap.buf is a block of the write queue's chunks, given back by
+     * callout_commit/callout_abort (never free()d on its own: wq.c) */
     free(c);
 }
 

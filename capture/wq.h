@@ -18,10 +18,14 @@
  * whose write failed is marked (wq_file_failed) and its later jobs are
  * dropped, not written (the file would have a hole).
  *
- * Memory: blocks come from a free list (malloc'd when it is empty); at most
- * max_queued jobs are queued or being written (wq_submit waits for the writer
- * past that), and at most max_queued free blocks are kept, so the queue holds
- * at most 2 * max_queued blocks besides the one each open call is filling.
+ * Memory: blocks come from a free list; when it is empty, a new block is
+ * carved from a 2 MB chunk advised for transparent huge pages (wq.c says why).
+ * At most max_queued jobs are queued or being written (wq_submit waits for
+ * the writer past that). Blocks given back stay on the free list until
+ * wq_free, so the queue keeps the peak number of blocks ever in use (open
+ * calls + max_queued + what the writer has not yet given back), rounded up
+ * to whole chunks. A block must never be free()d: only wq_submit and wq_put
+ * give it back.
  *
  * Wake-ups: the writer is woken when wake_batch jobs are queued, by wq_wait
  * and by wq_free, not for every block (a futex wake per 8 KB block cost more
@@ -109,7 +113,7 @@ typedef struct wq_stats {
     uint64_t bytes;            /* bytes queued */
     uint64_t dropped;          /* jobs dropped because their file had failed */
     uint64_t full_waits;       /* times wq_submit waited for room */
-    uint64_t blocks_allocated; /* blocks malloc'd so far */
+    uint64_t blocks_allocated; /* blocks carved from chunks so far */
 } wq_stats;
 
 void wq_get_stats(wq *q, wq_stats *out);

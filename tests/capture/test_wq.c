@@ -248,6 +248,44 @@ static void test_free_flushes(void **state)
     ts_rmrf(dir);
 }
 
+/* Blocks come from 2 MB chunks: 300 blocks of 16 KB span three chunks, none
+ * overlaps another (each keeps its own pattern), given back they are reused
+ * (no new block carved), and wq_free frees the ones never given back (ASan's
+ * leak check in build/asan). */
+static void test_block_pool(void **state)
+{
+    (void)state;
+    enum { N = 300, BS = 16384 };
+    wq *q = wq_new(BS, 8, 1, 1);
+    assert_non_null(q);
+    static uint8_t *b[N];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            b[i] = wq_block(q);
+            assert_non_null(b[i]);
+            memset(b[i], (i * 7 + round) & 0xff, BS);
+        }
+        for (int i = 0; i < N; i++) {
+            for (size_t k = 0; k < BS; k += 997) {
+                assert_int_equal(b[i][k], (i * 7 + round) & 0xff);
+            }
+            assert_int_equal(b[i][BS - 1], (i * 7 + round) & 0xff);
+        }
+        wq_stats st;
+        wq_get_stats(q, &st);
+        assert_int_equal(st.blocks_allocated, N); /* round 1: all reused */
+        for (int i = 0; i < N - 10; i++) {
+            wq_put(q, b[i]);
+        }
+        if (round == 0) {
+            for (int i = N - 10; i < N; i++) {
+                wq_put(q, b[i]);
+            }
+        }
+    }
+    wq_free(q); /* 10 blocks still out: freed with their chunk */
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -271,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_order_threaded),   cmocka_unit_test(test_order_unthreaded),
         cmocka_unit_test(test_failure_threaded), cmocka_unit_test(test_failure_unthreaded),
         cmocka_unit_test(test_free_flushes),     cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_block_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
