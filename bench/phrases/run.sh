@@ -240,11 +240,19 @@ rc=0
     >"$work/spots.jsonl" 2>"$work/phspot.log" || rc=$?
 ((rc == 0)) || { cat "$work/phspot.log" >&2; die 1 "bench_phspot exited with $rc"; }
 # bench_phspot at the default must be callscope-transcribe's own output
-[[ -n $reuse ]] || jq -n --argjson d "$default_score" --slurpfile t "$work/transcripts.jsonl" \
-    --slurpfile s "$work/spots.jsonl" '
-    ([$t[] | {key: .path, value: .phrases}] | from_entries) as $own
-    | [$s[] | select(.min_score == $d) | select(.phrases != $own[.path]) | .path] | length == 0' \
-    | grep -qx true || die 1 "bench_phspot does not reproduce callscope-transcribe's hits at $default_score"
+if [[ -z $reuse ]]; then
+    bad=$(jq -r -n --argjson d "$default_score" --slurpfile t "$work/transcripts.jsonl" \
+        --slurpfile s "$work/spots.jsonl" '
+        ([$t[] | {key: .path, value: .phrases}] | from_entries) as $own
+        | [$s[] | select(.min_score == $d) | select(.phrases != $own[.path]) | .path] | .[0] // ""')
+    if [[ -n $bad ]]; then
+        echo "$me: $bad: callscope-transcribe's hits, then bench_phspot's:" >&2
+        jq -c --arg p "$bad" 'select(.path == $p) | .phrases[]' "$work/transcripts.jsonl" >&2
+        jq -c --arg p "$bad" --argjson d "$default_score" \
+            'select(.path == $p and .min_score == $d) | .phrases[]' "$work/spots.jsonl" >&2
+        die 1 "bench_phspot does not reproduce callscope-transcribe's hits at $default_score"
+    fi
+fi
 
 # ---- scoring -------------------------------------------------------------------
 # One row per (min_score, call, name): tp/fp/fn/tn and whether the best hit
