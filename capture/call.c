@@ -84,10 +84,10 @@ call_dir call_dir_reverse(call_dir d)
     }
 }
 
-call *call_new(uint64_t now_us)
+call *call_new(hpool *pool, uint64_t now_us)
 {
     /* Cache-line aligned (see the layout in call.h). */
-    call *c = aligned_alloc(_Alignof(call), sizeof(call));
+    call *c = pool ? hpool_get(pool) : aligned_alloc(_Alignof(call), sizeof(call));
     if (!c)
         return NULL;
     memset(c, 0, sizeof *c);
@@ -102,7 +102,7 @@ call *call_new(uint64_t now_us)
     return c;
 }
 
-void call_free(call *c)
+void call_free(hpool *pool, call *c)
 {
     if (!c)
         return;
@@ -115,7 +115,10 @@ void call_free(call *c)
     free(c->dtmf);
     /* c->pcap.buf is a block of the write queue's chunks, given back by
      * callout_commit/callout_abort (never free()d on its own: wq.c) */
-    free(c);
+    if (pool)
+        hpool_put(pool, c);
+    else
+        free(c);
 }
 
 size_t call_heap_bytes(const call *c)

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hpool.h"
 #include "mediamap.h"
 #include "rtp.h"
 #include "sdp.h"
@@ -358,11 +359,13 @@ typedef struct call_env {
     int answer_needs_identity;
 } call_env;
 
-/* A new call, empty (no legs). NULL on ENOMEM. */
-call *call_new(uint64_t now_us);
-/* Frees the call and everything it owns. It must no longer be in the
- * engine's indexes; media keys are removed by call_media_release. */
-void call_free(call *c);
+/* A new call, empty (no legs), from pool (the engine's: hpool_new(sizeof(call),
+ * _Alignof(call))) or, pool NULL, from aligned_alloc. NULL on ENOMEM. */
+call *call_new(hpool *pool, uint64_t now_us);
+/* Frees the call and everything it owns (the call itself back to pool, the
+ * one call_new took it from). It must no longer be in the engine's indexes;
+ * media keys are removed by call_media_release. */
+void call_free(hpool *pool, call *c);
 
 /*
  * Adds a leg from an initial INVITE (m: a parsed request; p: its frame).

@@ -44,6 +44,7 @@
 #include "call.h"
 #include "callout.h"
 #include "error.h"
+#include "hpool.h"
 #include "ipfrag.h"
 #include "limits.h"
 #include "log.h"
@@ -69,6 +70,7 @@ struct capture_engine {
     mediamap *mm;
     call_env env;
     wq *wq;                      /* call.pcap blocks (CALLOUT_WBUF bytes each) */
+    hpool *calls;                /* every call's memory (huge-page chunks: hpool.h) */
     sip_msg *msg;                /* scratch for sip_parse (large) */
     sdp *sd;                     /* scratch for sdp_parse */
     callout_info info;
@@ -228,7 +230,7 @@ static int finish_call(capture_engine *ce, call *c, call_end_reason reason, uint
                   cs_err_msg(rc));
         rc = CS_ERR_IO;
     }
-    call_free(c);
+    call_free(ce->calls, c);
     return rc;
 }
 
@@ -332,11 +334,11 @@ static call *new_call(capture_engine *ce, const sip_msg *m, uint64_t ts)
         limit_hit(ce, "max_calls");
         return NULL;
     }
-    call *c = call_new(ts);
+    call *c = call_new(ce->calls, ts);
     if (!c)
         return NULL;
     if (uuid_call(ce->cfg.probe, m->call_id.p, m->call_id.len, ts, c->uuid) != CS_OK) {
-        call_free(c);
+        call_free(ce->calls, c);
         return NULL;
     }
     if (ce->cfg.write_pcap) {
@@ -418,7 +420,7 @@ static void on_sip(capture_engine *ce, const call_pkt *p, const uint8_t *data, s
                 ce->cnt.calls_active--;
                 ce->cnt.calls_started--;
                 callout_abort(c, ce->wq);
-                call_free(c);
+                call_free(ce->calls, c);
             }
             return;
         }
@@ -554,8 +556,10 @@ capture_engine *ce_new(const ce_config *cfg, spool *sp, char *err, size_t errcap
     ce->buckets = calloc(ce->nbuckets, sizeof *ce->buckets);
     ce->rebuild = malloc(CE_MAX_L2 + CS_IP_MAX_DATAGRAM);
     ce->wq = wq_new(CALLOUT_WBUF, WQ_DEF_MAX_QUEUED, WQ_DEF_WAKE_BATCH, cfg->pcap_writer_thread);
+    ce->calls = hpool_new(sizeof(call), _Alignof(call));
     if (!ce->frag || !ce->tcp || !ce->mm || !ce->msg || !ce->sd || !ce->buckets || !ce->rebuild ||
-        !ce->wq) {
+        !ce->wq || !ce->calls) {
+        hpool_free(ce->calls);
         wq_free(ce->wq);
         ipfrag_free(ce->frag);
         tcpreasm_free(ce->tcp);
@@ -770,6 +774,7 @@ int ce_finish(capture_engine *ce)
             first = rc;
     }
     wq_free(ce->wq); /* every call committed: nothing is queued; joins the writer */
+    hpool_free(ce->calls); /* every call freed */
     ipfrag_free(ce->frag);
     tcpreasm_free(ce->tcp);
     mediamap_free(ce->mm);
