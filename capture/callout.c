@@ -97,6 +97,16 @@ int callout_begin(call *c, spool *sp)
     return spool_begin(sp, c->uuid, &c->pcap.entry);
 }
 
+/* The 8 bytes of uint32_t a then b in host order, as one word. */
+static inline uint64_t cat32(uint32_t a, uint32_t b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint64_t)a << 32 | b;
+#else
+    return (uint64_t)b << 32 | a;
+#endif
+}
+
 int callout_frame(call *c, wq *q, uint64_t frame_no, int linktype, int snaplen, uint64_t ts_us,
                   const uint8_t *data, size_t caplen, size_t wire_len)
 {
@@ -129,8 +139,15 @@ int callout_frame(call *c, wq *q, uint64_t frame_no, int linktype, int snaplen, 
     uint32_t rec[4] = {(uint32_t)(ts_us / 1000000u), (uint32_t)(ts_us % 1000000u),
                        (uint32_t)caplen, (uint32_t)(wire_len < caplen ? caplen : wire_len)};
     if (pc->len + sizeof rec < CALLOUT_WBUF && caplen < CALLOUT_WBUF - pc->len - sizeof rec) {
-        /* the common case: the record fits and room remains */
-        memcpy(pc->buf + pc->len, rec, sizeof rec);
+        /* the common case: the record fits and room remains. The header
+         * goes out as two 64-bit words built in registers (the same bytes
+         * as rec): copying rec itself loaded 16 bytes just written as four
+         * 4-byte stores, a load the store buffer cannot forward, which
+         * waited for every older store of the frame to reach the cache
+         * (two thirds of callout_frame's samples in bench/capture) */
+        uint64_t w0 = cat32(rec[0], rec[1]), w1 = cat32(rec[2], rec[3]);
+        memcpy(pc->buf + pc->len, &w0, sizeof w0);
+        memcpy(pc->buf + pc->len + sizeof w0, &w1, sizeof w1);
         memcpy(pc->buf + pc->len + sizeof rec, data, caplen);
         pc->len += sizeof rec + caplen;
     } else {
