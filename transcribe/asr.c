@@ -26,6 +26,7 @@ struct asr {
     mfcc_t *cep_block;
     int32_t *real;
     size_t cap;
+    fe_t *fe; /* this channel's front end (asr_reset), NULL until its first segment */
 };
 
 void asr_config_default(asr_config *c)
@@ -38,6 +39,8 @@ void asr_config_default(asr_config *c)
     c->maxhmmpf = 30000;
     c->fwdflat = 1;
     c->bestpath = 1;
+    c->topn = 4;
+    c->pl_window = 5;
 }
 
 void asr_utt_clear(asr_utt *u)
@@ -114,14 +117,16 @@ int asr_open(const asr_config *cfg, asr **out, char *err, size_t errcap)
     /* sphinxbase also writes some chatter (the whole configuration table at
      * cmd_ln_init) straight to its log file, stderr by default: none. */
     err_set_logfp(NULL);
-    char beam[32], wbeam[32], maxhmmpf[32];
+    char beam[32], wbeam[32], maxhmmpf[32], topn[16], plw[16];
+    snprintf(topn, sizeof topn, "%d", cfg->topn);
+    snprintf(plw, sizeof plw, "%d", cfg->pl_window);
     snprintf(beam, sizeof beam, "%g", cfg->beam);
     snprintf(wbeam, sizeof wbeam, "%g", cfg->wbeam);
     snprintf(maxhmmpf, sizeof maxhmmpf, "%d", cfg->maxhmmpf);
     cmd_ln_t *cl =
         cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", cfg->hmm, "-lm", cfg->lm, "-dict", cfg->dict,
                     "-beam", beam, "-wbeam", wbeam, "-maxhmmpf", maxhmmpf, "-fwdflat",
-                    cfg->fwdflat ? "yes" : "no", "-bestpath", cfg->bestpath ? "yes" : "no", NULL);
+                    cfg->fwdflat ? "yes" : "no", "-bestpath", cfg->bestpath ? "yes" : "no", "-topn", topn, "-pl_window", plw, NULL);
     if (!cl) {
         snprintf(err, errcap, "transcribe: PocketSphinx refused the configuration");
         return CS_ERR_CONFIG;
@@ -149,6 +154,7 @@ void asr_close(asr *a)
 {
     if (!a)
         return;
+    asr_reset(a);
     ps_free(a->ps);
     free(a->cep);
     free(a->cep_block);
@@ -182,9 +188,8 @@ static int is_filler(const char *w)
  * speech), which gives each kept frame's real number. The search then runs
  * on these features (ps_process_cep), as ps_process_raw would.
  */
-static int extract(asr *a, const int16_t *pcm, size_t n, size_t *nfr)
+static int extract_fe(asr *a, fe_t *fe, const int16_t *pcm, size_t n, size_t *nfr)
 {
-    fe_t *fe = ps_get_fe(a->ps);
     int shift = 0, size = 0;
     fe_get_input_size(fe, &shift, &size);
     int dim = fe_get_output_size(fe);
@@ -234,6 +239,23 @@ static int extract(asr *a, const int16_t *pcm, size_t n, size_t *nfr)
     }
     *nfr = count;
     return CS_OK;
+}
+
+/* extract() with the channel's own front end (see asr_reset): created from
+ * the decoder's configuration at the channel's first segment. */
+static int extract(asr *a, const int16_t *pcm, size_t n, size_t *nfr)
+{
+    if (!a->fe && !(a->fe = fe_init_auto_r(ps_get_config(a->ps))))
+        return CS_ERR_NOMEM;
+    return extract_fe(a, a->fe, pcm, n, nfr);
+}
+
+void asr_reset(asr *a)
+{
+    if (a && a->fe) {
+        fe_free(a->fe);
+        a->fe = NULL;
+    }
 }
 
 /* The real frame number of search frame f (see extract). */

@@ -41,6 +41,8 @@ typedef struct asr_config {
     int maxhmmpf;     /* max active HMMs per frame (-maxhmmpf), e.g. 30000 */
     int fwdflat;      /* run the flat-lexicon second pass (-fwdflat) */
     int bestpath;     /* run the lattice best-path pass (-bestpath); needed for posteriors */
+    int topn;         /* Gaussians scored per codebook (-topn), e.g. 4 */
+    int pl_window;    /* phoneme look-ahead window in frames (-pl_window), 0 = off */
 } asr_config;
 
 /* The defaults above: Debian's model, PocketSphinx's default beams. */
@@ -80,6 +82,16 @@ void asr_close(asr *a);
  * CS_ERR_CODEC (the decoder failed), CS_ERR_NOMEM.
  */
 int asr_decode(asr *a, const int16_t *pcm16k, size_t n, int64_t offset_ms, asr_utt *out);
+
+/*
+ * Starts a new channel: the next asr_decode gets a fresh feature front end.
+ * Its noise estimate and speech detector adapt across the segments of one
+ * channel; without a reset they would carry over from whatever this decoder
+ * heard before, and a channel's words would depend on the order jobs came
+ * to this worker (a re-run, another worker would transcribe differently).
+ * Call it before each channel; asr_decode without it continues the channel.
+ */
+void asr_reset(asr *a);
 
 /* CPU seconds the decoder spent in asr_decode since asr_open. */
 double asr_cpu_seconds(const asr *a);

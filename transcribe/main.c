@@ -63,6 +63,7 @@ typedef struct tx_cfg {
     double beam, wbeam;
     int64_t maxhmmpf;
     int fwdflat, bestpath;
+    int64_t topn, pl_window;
     char *frontend;
     double floor_dbfs, norm_dbfs, image_gain;
     int64_t pad_ms, merge_gap_ms, max_segment_ms;
@@ -99,6 +100,10 @@ static const cfg_key tx_keys[] = {
                  "flat-lexicon second pass (PocketSphinx -fwdflat)"),
     CFG_KEY_BOOL(tx_cfg, bestpath, "transcribe.bestpath", "yes",
                  "lattice best-path pass; gives the word posteriors (confidences)"),
+    CFG_KEY_INT(tx_cfg, topn, "transcribe.topn", "4", 1, 64,
+                "Gaussians scored per codebook (PocketSphinx -topn); fewer is faster"),
+    CFG_KEY_INT(tx_cfg, pl_window, "transcribe.pl_window", "5", 0, 100,
+                "phoneme look-ahead window in frames (PocketSphinx -pl_window; 0 = off)"),
     CFG_KEY_STRING(tx_cfg, frontend, "transcribe.frontend", "default", 0,
                    "front-end steps for 8 kHz audio: plain, fold, floor, norm or default "
                    "(comma-separated; docs/transcribe.md)"),
@@ -265,6 +270,8 @@ static int engine_open(engine *e, const tx_cfg *cfg)
     ac.maxhmmpf = (int)cfg->maxhmmpf;
     ac.fwdflat = cfg->fwdflat;
     ac.bestpath = cfg->bestpath;
+    ac.topn = (int)cfg->topn;
+    ac.pl_window = (int)cfg->pl_window;
     rc = asr_open(&ac, &e->asr, err, sizeof err);
     if (rc != CS_OK) {
         cs_log(CS_LOG_FATAL, NULL, "%s", err);
@@ -324,6 +331,7 @@ static int run_channel(engine *e, const tx_audio *a, int ch, const seg_span *tal
     free(vad_talk);
     if (rc != CS_OK)
         return rc;
+    asr_reset(e->asr); /* every channel starts from the same state: order-independent */
     rc = tx_channel(e->asr, e->fe, pcm, a->frames, a->rate, spans, nspans, &out->utts[ch - 1],
                     &out->n[ch - 1]);
     free(spans);

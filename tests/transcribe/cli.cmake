@@ -9,7 +9,7 @@ if(TARGET callscope-transcribe AND TARGET callscope-decode AND TARGET callscope-
              COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test-transcribe-cli.sh ${_part}
                      $<TARGET_FILE:callscope-transcribe> $<TARGET_FILE:callscope-decode>
                      $<TARGET_FILE:callscope-capture> $<TARGET_FILE:callscope>
-                     $<TARGET_FILE:bench_wer>)
+                     $<TARGET_FILE:bench_wer> $<$<TARGET_EXISTS:callscope-score>:$<TARGET_FILE:callscope-score>>)
     set_tests_properties(test_transcribe_cli_${_part} PROPERTIES
       FIXTURES_REQUIRED pg SKIP_RETURN_CODE 77 TIMEOUT 1200
       LABELS "transcribe;db;cli"
