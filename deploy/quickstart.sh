@@ -101,4 +101,26 @@ psql "$conninfo" -XtA -F ' ' -c "SELECT '  ' || (SELECT count(*) FROM utterances
               FROM (SELECT name, count(*) AS n FROM phrase_hits GROUP BY name) h), 'none')" 2>/dev/null || true
 echo "  search the transcripts:  build/tools/callscope/callscope --db \"$conninfo\" calls --text \"anything else\""
 "$cs" -q --db "$conninfo" calls --text "anything else" --channel agent --limit 3 2>/dev/null || true
-echo "stages run: capture, decode, transcribe; next: scoring (issue 6)"
+
+# score: every queued score job -> per-call metrics, first-call resolution,
+# the default scorecard's result (deploy/scorecard.json), the KPI rollup;
+# queues and agents from deploy/directory.conf.
+CALLSCOPE_CONFIG=var/quickstart/empty.conf build/scoring/callscope-score --once -j 2 --db "$conninfo" \
+    --scorecard deploy/scorecard.json --directory deploy/directory.conf 2>var/quickstart/score.log ||
+    { echo "quickstart: callscope-score failed (exit $?; see var/quickstart/score.log)" >&2; exit 1; }
+grep -o 'final: .*' var/quickstart/score.log | sed 's/^final: /score: /'
+psql "$conninfo" -XtA -F ' ' -c "SELECT '  scores: ' || count(*) || ' calls scored, ' ||
+    count(*) FILTER (WHERE passed) || ' passed, ' || count(*) FILTER (WHERE critical_failed) ||
+    ' critical fails, average ' || coalesce(round(avg(auto_score), 1)::text, '-')
+    FROM scores s JOIN scorecards c ON c.id = s.scorecard_id AND c.active" 2>/dev/null || true
+first=$(psql "$conninfo" -XtAc "SELECT uuid FROM calls WHERE outcome = 'answered' ORDER BY invite_at LIMIT 1" 2>/dev/null)
+[[ -n $first ]] && echo "  one call in full:  build/tools/callscope/callscope --db \"$conninfo\" show $first"
+echo "stages run: capture, decode, transcribe, score"
+echo
+# the KPI table of the sample's calls (the rollup the scoring stage keeps)
+range=$(psql "$conninfo" -XtA -F ' ' -c "SELECT to_char(min(invite_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+    to_char((max(invite_at) + interval '1 second') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM calls")
+read -r kpi_from kpi_to <<<"$range"
+echo "KPI by queue, $kpi_from .. $kpi_to:"
+"$cs" -q --db "$conninfo" report kpi --from "$kpi_from" --to "$kpi_to" --by queue ||
+    { echo "quickstart: callscope report kpi failed" >&2; exit 1; }
