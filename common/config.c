@@ -730,6 +730,9 @@ static int cfg_key_line(cfg_reader *r, unsigned lineno, const char *p, size_t le
     memcpy(full + strlen(full), key, klen);
     full[flen] = '\0';
     k = cfg_find(r->tab, r->n, full);
+    if (k == NULL && cfg_key_is_callscope(full)) {
+        return CS_OK; /* another callscope program's key: the file is shared */
+    }
     if (k == NULL) {
         cfg_errf(r->err, r->errcap, "%s:%u: %s: unknown key", r->origin, lineno, full);
         return CS_ERR_CONFIG;

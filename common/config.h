@@ -106,6 +106,13 @@ typedef struct cfg_key {
     {.name = (name_), .type = CFG_SIZE, .offset = CFG_OFFSET_(st, field, int64_t), .def = (def_), \
      .imin = (min_), .imax = (max_), .help = (help_)}
 
+/* 1 when name is a configuration key of some callscope program
+ * (config_registry.c). A file may hold keys of other programs: loading
+ * skips them, and refuses keys no program knows. */
+int cfg_key_is_callscope(const char *name);
+/* Writes the registry, one key per line (tests compare it with the programs). */
+void cfg_registry_print(FILE *out);
+
 /* Sets every key to its default. CS_ERR_CONFIG if a default does not parse
  * (a bug in the table: "capture.max_calls: default: ..."). */
 int cfg_defaults(const cfg_key *tab, size_t n, void *dst, char *err, size_t errcap);

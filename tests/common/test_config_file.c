@@ -108,6 +108,29 @@ static void test_top_level_full_names(void **state)
     assert_int_equal(f->c.max_calls, 8);
 }
 
+/* The file is shared by every callscope program: another program's keys are
+ * skipped (whatever their value), a key no program knows is still an error. */
+static void test_shared_file(void **state)
+{
+    fx *f = *state;
+    char err[512];
+
+    assert_int_equal(load(f, "[score]\nscorecard = /etc/x.json\nworkers = not-a-number\n"
+                             "[capture]\nmax_calls = 7\nsnaplen = 65535\n"
+                             "[transcribe]\nphrases = /p\n",
+                          err, sizeof err),
+                     CS_OK);
+    assert_int_equal(f->c.max_calls, 7);
+    assert_int_equal(cfg_key_is_callscope("score.scorecard"), 1);
+    assert_int_equal(cfg_key_is_callscope("score.scorcard"), 0);
+    assert_int_equal(cfg_key_is_callscope(NULL), 0);
+    assert_int_equal(load(f, "[score]\nscorcard = /etc/x.json\n", err, sizeof err), CS_ERR_CONFIG);
+    assert_non_null(strstr(err, ":2: score.scorcard: unknown key"));
+    /* --set stays strict: it names this program's own keys */
+    assert_int_equal(cfg_set(tcfg_keys, TCFG_N, &f->c, "score.scorecard=/x", err, sizeof err),
+                     CS_ERR_CONFIG);
+}
+
 static void test_errors(void **state)
 {
     static const struct {
@@ -331,6 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_top_level_full_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_problems, setup, teardown),
