@@ -576,7 +576,15 @@ static int dec_loop(int linktype, const uint8_t *p, size_t cap, pkt_info *out)
 
 int pkt_decode(int linktype, const uint8_t *data, size_t caplen, pkt_info *out)
 {
-    memset(out, 0, sizeof(*out));
+    /* zeroed in 64-byte pieces: the compiler writes those with vector
+     * stores, where one memset of the whole struct became `rep stos`, whose
+     * start-up cost was 2 % of the read loop in bench/capture */
+    _Static_assert(sizeof(*out) <= 192, "pkt_info: three pieces");
+    memset(out, 0, sizeof(*out) < 64 ? sizeof(*out) : 64);
+    if (sizeof(*out) > 64)
+        memset((char *)out + 64, 0, sizeof(*out) < 128 ? sizeof(*out) - 64 : 64);
+    if (sizeof(*out) > 128)
+        memset((char *)out + 128, 0, sizeof(*out) - 128);
     if (!data)
         caplen = 0;
     switch (linktype) {
