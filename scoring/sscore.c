@@ -101,6 +101,7 @@ typedef struct call_facts {
     int transcribed;
     double loss_pct, jitter_ms, mos;
     int has_rtp;
+    char rtp_json[1024]; /* "dir":{loss_pct,jitter_ms,mos},... (no braces) */
 } call_facts;
 
 static void facts_free(call_facts *f)
@@ -236,21 +237,49 @@ static int load_facts(db_conn *c, const char *uuid, call_facts *f, char *err, si
     }
     db_result_free(r);
 
-    /* RTP quality over the call's audio streams */
+    /* RTP quality per direction (customer_to_pbx, pbx_to_customer,
+     * agent_to_pbx, pbx_to_agent): loss = lost / expected over the
+     * direction's audio streams, jitter = the worst stream's, MOS from the
+     * direction's main codec. The call's figures: loss over all streams,
+     * the worst jitter and the worst (lowest) direction MOS. */
     rc = q1(c,
-            "SELECT sum(lost)::float8 / nullif(sum(packets + lost), 0) * 100, max(jitter_ms),"
-            " count(*), (array_agg(codec ORDER BY packets DESC))[1]"
+            "SELECT direction, sum(lost)::float8 / nullif(sum(packets + lost), 0) * 100,"
+            " max(jitter_ms), (array_agg(codec ORDER BY packets DESC))[1], sum(lost), sum(packets)"
             " FROM rtp_streams WHERE call_uuid = $1::uuid AND packets > 0"
-            " AND decode_status NOT IN ('skipped', 'no_audio')",
+            " AND decode_status NOT IN ('skipped', 'no_audio') GROUP BY direction ORDER BY direction",
             1, p, &r);
     if (rc != CS_OK)
         goto dberr;
-    f->has_rtp = val_i64(r, 0, 2, 0) > 0;
-    f->loss_pct = val_f(r, 0, 0, 0);
-    f->jitter_ms = val_f(r, 0, 1, 0);
-    f->mos = f->has_rtp ? sc_mos_estimate(db_result_is_null(r, 0, 3) ? "" : db_result_value(r, 0, 3),
-                                          f->loss_pct, f->jitter_ms)
-                        : NAN;
+    n = db_result_rows(r);
+    f->has_rtp = n > 0;
+    f->mos = NAN;
+    f->jitter_ms = 0;
+    double lost = 0, pk = 0;
+    f->rtp_json[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        double loss = val_f(r, i, 1, 0), jit = val_f(r, i, 2, 0);
+        double mos = sc_mos_estimate(db_result_is_null(r, i, 3) ? "" : db_result_value(r, i, 3),
+                                     loss, jit);
+        lost += val_f(r, i, 4, 0);
+        pk += val_f(r, i, 5, 0);
+        if (jit > f->jitter_ms)
+            f->jitter_ms = jit;
+        if (!isnan(mos) && (isnan(f->mos) || mos < f->mos))
+            f->mos = mos;
+        char one[200];
+        if (isnan(mos))
+            snprintf(one, sizeof one, "%s\"%s\":{\"loss_pct\":%.4f,\"jitter_ms\":%.3f,\"mos\":null}",
+                     i ? "," : "", db_result_value(r, i, 0), loss, jit);
+        else
+            snprintf(one, sizeof one, "%s\"%s\":{\"loss_pct\":%.4f,\"jitter_ms\":%.3f,\"mos\":%.3f}",
+                     i ? "," : "", db_result_value(r, i, 0), loss, jit, mos);
+        if (used + strlen(one) + 2 < sizeof f->rtp_json) {
+            memcpy(f->rtp_json + used, one, strlen(one) + 1);
+            used += strlen(one);
+        }
+    }
+    f->loss_pct = lost + pk > 0 ? lost / (lost + pk) * 100.0 : 0.0;
     db_result_free(r);
     return CS_OK;
 dberr:
@@ -624,7 +653,7 @@ int sscore_call(db_conn *c, const sscore_cfg *cfg, const scorecard *card, int64_
 
     char a_ms[24], ab_ms[24], r_ms[24], t_ms[24], h_ms[24], hc[24], tr[24], hd[24], da[24],
         dac[24], dal[24], ot[24], otc[24], ct[24], at[24], ratio[32], dtn[24], mos[32], loss[32],
-        jit[32], extra[600];
+        jit[32], extra[1800];
     ms_text(a_ms, sizeof a_ms, answer_ms);
     ms_text(ab_ms, sizeof ab_ms, abandon_ms);
     ms_text(r_ms, sizeof r_ms, answered ? f.ring_ms : -1);
@@ -659,7 +688,11 @@ int sscore_call(db_conn *c, const sscore_cfg *cfg, const scorecard *card, int64_
         json_obj_end(ej);
         size_t el = 0;
         const char *et = json_w_data(ej, &el);
-        snprintf(extra, sizeof extra, "%s", et ? et : "{}");
+        /* + "rtp": the per-direction figures (built above as JSON members) */
+        if (et && el >= 2)
+            snprintf(extra, sizeof extra, "%.*s,\"rtp\":{%s}}", (int)(el - 1), et, f.rtp_json);
+        else
+            snprintf(extra, sizeof extra, "{}");
         json_w_free(ej);
     } else {
         snprintf(extra, sizeof extra, "{}");

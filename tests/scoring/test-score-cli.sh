@@ -22,6 +22,8 @@
 #     when a later call of the same ANI came within the window and not within
 #     the continuation gap (15 min), resolved otherwise; unanswered calls are
 #     not_applicable;
+#   - RTP loss, jitter and MOS per direction; callgen's faults calls (packet
+#     loss) score a lower MOS than the loss-free calls of their codec;
 #   - phrase items are N/A without a transcript;
 #   - a second run of every job changes nothing (same metrics, same scores,
 #     score_items keep their ids);
@@ -71,8 +73,8 @@ score() {
 
 # a mixed capture: every scenario, several of each, repeat callers
 "$GEN" -q -o "$T/mixed.pcap" --seed 11 --no-phrases \
-    --scenario direct,queued,abandon_ring,abandon_queue,busy,noanswer,hold,transfer,dtmf,repeat \
-    --calls 8 || fail "callgen"
+    --scenario direct,queued,abandon_ring,abandon_queue,busy,noanswer,hold,transfer,dtmf,repeat,faults \
+    --calls 18 || fail "callgen"
 TRUTH=$T/mixed.truth.json
 # callgen's PBX answers a queued call's trunk leg itself (IVR, queue music) and
 # names the answering agent in P-Asserted-Identity when an agent answers
@@ -152,6 +154,24 @@ if [[ -s $T/diff.txt ]]; then
 fi
 reps=$(jq '[.calls[] | select(.repeat_of != null)] | length' "$TRUTH")
 echo "$N calls match the truth (outcomes, answer/abandon within 1 ms, holds within 20 ms, queues, agents, FCR for 3 windows; $reps repeat links)"
+
+# RTP quality per direction: every answered call has its directions' loss,
+# jitter and MOS; the faults calls (callgen drops packets) have a higher loss
+# and a lower MOS than every loss-free call of the same codec
+psql "$CI" -XtAc "SELECT json_agg(json_build_object('call_id', c.call_id, 'rtp', m.extra->'rtp',
+        'mos', m.mos, 'loss', m.loss_pct)) FROM calls c JOIN call_metrics m ON m.call_uuid = c.uuid
+      WHERE c.outcome = 'answered'" >"$T/rtp.json" || fail "rtp export"
+jq -e --slurpfile t "$TRUTH" '
+  ($t[0].calls | map({(.inbound_call_id): .}) | add) as $tc
+  | map(. + {scenario: $tc[.call_id].scenario, codec: $tc[.call_id].codec}) as $rows
+  | ($rows | all(.rtp != null and (.rtp | length) >= 2
+                 and (.rtp | to_entries | all(.value | has("loss_pct") and has("mos")))))
+    and ($rows | map(select(.scenario == "faults")) | length > 0)
+    and ([$rows[] | select(.scenario == "faults") | . as $f
+          | [$rows[] | select(.scenario != "faults" and .codec == $f.codec and .loss == 0 and .mos != null)]
+          | all(.mos > $f.mos and $f.loss > 0)] | all)' "$T/rtp.json" >/dev/null ||
+    fail "RTP quality per direction: $(jq -c '[.[] | {call_id, loss, mos}] | .[0:5]' "$T/rtp.json")"
+echo "RTP quality: per direction on every answered call; faults calls lose packets and score a lower MOS"
 
 # idempotent: run every job again
 snap() {
