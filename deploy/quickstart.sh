@@ -99,8 +99,6 @@ psql "$conninfo" -XtA -F ' ' -c "SELECT '  ' || (SELECT count(*) FROM utterances
     (SELECT count(*) FROM words) || ' words, phrase hits: ' ||
     coalesce((SELECT string_agg(n || ' ' || name, ', ' ORDER BY name)
               FROM (SELECT name, count(*) AS n FROM phrase_hits GROUP BY name) h), 'none')" 2>/dev/null || true
-echo "  search the transcripts:  build/tools/callscope/callscope --db \"$conninfo\" calls --text \"anything else\""
-"$cs" -q --db "$conninfo" calls --text "anything else" --channel agent --limit 3 2>/dev/null || true
 
 # score: every queued score job -> per-call metrics, first-call resolution,
 # the default scorecard's result (deploy/scorecard.json), the KPI rollup;
@@ -113,6 +111,8 @@ psql "$conninfo" -XtA -F ' ' -c "SELECT '  scores: ' || count(*) || ' calls scor
     count(*) FILTER (WHERE passed) || ' passed, ' || count(*) FILTER (WHERE critical_failed) ||
     ' critical fails, average ' || coalesce(round(avg(auto_score), 1)::text, '-')
     FROM scores s JOIN scorecards c ON c.id = s.scorecard_id AND c.active" 2>/dev/null || true
+echo "  search the transcripts (queues, agents and scores now known):  build/tools/callscope/callscope --db \"$conninfo\" calls --text \"anything else\""
+"$cs" -q --db "$conninfo" calls --text "anything else" --channel agent --limit 3 2>/dev/null || true
 first=$(psql "$conninfo" -XtAc "SELECT uuid FROM calls WHERE outcome = 'answered' ORDER BY invite_at LIMIT 1" 2>/dev/null)
 [[ -n $first ]] && echo "  one call in full:  build/tools/callscope/callscope --db \"$conninfo\" show $first"
 echo "stages run: capture, decode, transcribe, score"
