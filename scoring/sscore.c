@@ -109,7 +109,7 @@ static void facts_free(call_facts *f)
     free(f->holds);
     free(f->talk[0]);
     free(f->talk[1]);
-    for (size_t i = 0; i < f->nhits; i++)
+    for (size_t i = 0; i < 2 * f->nhits; i++) /* a name and a kind per hit */
         free(f->hit_names[i]);
     free(f->hit_names);
     free(f->hits);
