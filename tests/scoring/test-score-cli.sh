@@ -27,8 +27,13 @@
 #   - phrase items are N/A without a transcript;
 #   - a second run of every job changes nothing (same metrics, same scores,
 #     score_items keep their ids);
+#   - `callscope report kpi` equals the KPIs computed in this script from the
+#     truth JSON alone (offered, answered, abandoned, short abandons, service
+#     level, ASA, average/longest wait, time to abandon, AHT, hold, transfer
+#     rate, FCR rate);
 #   - a changed scorecard file becomes version 2 at start-up and new scores
-#     use it, the old scores keep version 1.
+#     use it, the old scores keep version 1; the rollup still counts every
+#     call once (no double counting after re-scoring).
 #
 # Needs jq, psql. Skips (77) without the test PostgreSQL ($CALLSCOPE_TEST_PG).
 set -uo pipefail
@@ -110,14 +115,19 @@ bad=$(q "SELECT count(*) FROM score_items i JOIN scores s ON s.id = i.score_id
          AND i.result <> 'na'")
 [[ $bad == 0 ]] || fail "$bad phrase items not N/A without a transcript"
 
-# the database's view of every call, joined to the truth by the inbound Call-ID
-psql "$CI" -XtAc "SELECT json_agg(json_build_object(
-        'call_id', c.call_id, 'outcome', c.outcome, 'answer_ms', m.answer_time_ms,
-        'abandon_ms', m.abandon_time_ms, 'hold_ms', m.hold_ms, 'queue', q.name,
-        'agent', a.extension, 'fcr', m.extra->'fcr', 'fcr_status', m.fcr_status))
-      FROM calls c JOIN call_metrics m ON m.call_uuid = c.uuid
-      LEFT JOIN queues q ON q.id = c.queue_id LEFT JOIN agents a ON a.id = c.agent_id" >"$T/db.json" ||
-    fail "export"
+# the exported calls, joined to the truth by the inbound Call-ID: `callscope
+# calls --format json` (outcome, times, queue, agent) and, per call,
+# `callscope show --format json` (FCR per window)
+"$CS" -q --db "$CI" --format json calls --limit 0 >"$T/calls.json" 2>"$T/calls.log" || fail "calls export"
+[[ $(jq length "$T/calls.json") == "$N" ]] || fail "calls export: $(jq length "$T/calls.json") calls"
+for u in $(jq -r '.[].uuid' "$T/calls.json"); do
+    "$CS" -q --db "$CI" show "$u" --format json || fail "show $u"
+done | jq -s 'map({(.uuid): .fcr}) | add' >"$T/fcr.json" 2>>"$T/calls.log" || fail "show export"
+jq --slurpfile f "$T/fcr.json" '[.[] | {call_id, outcome,
+        answer_ms: (if .answer_seconds == null then null else .answer_seconds * 1000 end),
+        abandon_ms: (if .abandon_seconds == null then null else .abandon_seconds * 1000 end),
+        hold_ms: (.hold_seconds * 1000), queue: (.queue | if . == null then null else ascii_downcase end),
+        agent: .agent_extension, fcr: $f[0][.uuid]}]' "$T/calls.json" >"$T/db.json" || fail "export join"
 jq -n --slurpfile db "$T/db.json" --slurpfile t "$TRUTH" '
   def win($name): {"24h": 86400, "72h": 259200, "7d": 604800}[$name];
   ($db[0] | map({(.call_id): .}) | add) as $d
@@ -173,6 +183,52 @@ jq -e --slurpfile t "$TRUTH" '
     fail "RTP quality per direction: $(jq -c '[.[] | {call_id, loss, mos}] | .[0:5]' "$T/rtp.json")"
 echo "RTP quality: per direction on every answered call; faults calls lose packets and score a lower MOS"
 
+# The KPI report equals the KPIs computed here from the truth JSON alone (jq,
+# not the rollup's SQL): T = 20 s (waits <= T), short abandon < 5 s, FCR 7 d.
+kpi_json() { "$CS" -q --db "$CI" --format json report kpi --from 2024-01-01 --to 2025-01-01 --sl-formula offered; }
+kpi_json >"$T/kpi.json" 2>"$T/kpi.log" || fail "report kpi exit $?"
+jq -n --slurpfile t "$TRUTH" '
+  $t[0].calls as $c
+  | [$c[] | select(.outcome == "answered")] as $ans
+  | [$c[] | select(.outcome == "abandoned")] as $ab
+  | [$ans[] | (.answer_us - .invite_us) / 1e6] as $aw
+  | [$ab[] | (.abandon_us - .invite_us) / 1e6] as $bw
+  | ([$ans[] | select((.holds | length) > 0)]) as $held
+  | ($c | map({(.id): .}) | add) as $byid
+  | [$ans[] | . as $x
+     | [$c[] | select(.outcome == "answered" and .repeat_of != null and .repeat_of.id == $x.id
+                      and .repeat_of.gap_s >= 900 and .repeat_of.gap_s < 604800)] | length > 0] as $rep
+  | {offered: ($c | length), answered: ($ans | length), abandoned: ($ab | length),
+     short_abandons: ([$bw[] | select(. < 5)] | length),
+     service_level_pct: (100 * ([$aw[] | select(. <= 20)] | length) / (($ans | length) + ($ab | length))),
+     asa_seconds: (($aw | add) / ($aw | length)),
+     avg_wait_seconds: ((($aw | add) + ($bw | add // 0)) / (($aw | length) + ($bw | length))),
+     max_wait_seconds: ($aw + $bw | max),
+     avg_abandon_seconds: (if ($bw | length) > 0 then ($bw | add) / ($bw | length) else null end),
+     aht_seconds: (([$ans[] | (.end_us - .answer_us) / 1e6] | add) / ($ans | length)),
+     avg_hold_seconds: (if ($held | length) > 0
+                        then ([$held[] | .holds[] | (.end_ms - .start_ms) / 1000] | add) / ($held | length)
+                        else null end),
+     transfer_rate_pct: (100 * ([$ans[] | select((.transfers | length) > 0)] | length) / ($ans | length)),
+     fcr_rate_pct: (100 * ([$rep[] | select(. | not)] | length) / ($rep | length))}' >"$T/kpi-truth.json" ||
+    fail "truth KPIs (jq)"
+jq -n --slurpfile got "$T/kpi.json" --slurpfile want "$T/kpi-truth.json" '
+  $want[0] | to_entries[] | . as $e | $got[0].total[$e.key] as $g
+  | if ($e.value == null and $g == null) then empty
+    elif ($e.value == null or $g == null) then "\($e.key): report \($g), truth \($e.value)"
+    elif (($g - $e.value) | fabs) > (if ($e.key | test("seconds")) then 0.002 else 0.011 end)
+    then "\($e.key): report \($g), truth \($e.value)" else empty end' >"$T/kpi-diff.txt" || fail "kpi compare"
+[[ -s $T/kpi-diff.txt ]] && { cat "$T/kpi-diff.txt" >&2; fail "the KPI report differs from the truth's KPIs"; }
+echo "KPI report = truth: $(jq -c '{offered, answered, abandoned, short_abandons, service_level_pct, fcr_rate_pct}' "$T/kpi-truth.json")"
+# every call counted once: offered = calls, scored = calls whose latest score
+# has a value (an all-N/A card, e.g. a busy call, scores nothing)
+scored_cells() { q "SELECT sum(score_count) || '/' || sum(offered) FROM kpi_interval"; }
+want_scored() {
+    q "SELECT count(*) || '/' || $N FROM (SELECT DISTINCT ON (call_uuid) auto_score FROM scores
+       ORDER BY call_uuid, computed_at DESC, id DESC) s WHERE auto_score IS NOT NULL"
+}
+[[ $(scored_cells) == "$(want_scored)" ]] || fail "rollup: scored/offered $(scored_cells), want $(want_scored)"
+
 # idempotent: run every job again
 snap() {
     q "SELECT md5(string_agg(m::text, '|' ORDER BY call_uuid)) FROM (SELECT call_uuid, answer_time_ms,
@@ -197,4 +253,11 @@ CARD=$T/card2.json score --once 2>"$T/score3.log" || fail "third run exit $?"
     fail "the rescored call has no version-2 score"
 [[ $(q "SELECT count(*) FROM scores s JOIN scorecards c ON c.id = s.scorecard_id WHERE c.version = 1") == "$N" ]] ||
     fail "version-1 scores were changed"
+# re-scoring under the new version replaced that call's score in the rollup:
+# still one scored call per call, no double counting
+[[ $(scored_cells) == "$(want_scored)" ]] ||
+    fail "after re-scoring, rollup scored/offered $(scored_cells), want $(want_scored)"
+kpi_json >"$T/kpi2.json" 2>>"$T/kpi.log" || fail "report kpi after re-scoring"
+[[ $(jq '.total.offered' "$T/kpi2.json") == "$N" && $(jq '.total.scored' "$T/kpi2.json") == "$(want_scored | cut -d/ -f1)" ]] ||
+    fail "report after re-scoring: $(jq -c '.total | {offered, scored}' "$T/kpi2.json")"
 echo "PASS"
