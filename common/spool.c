@@ -964,7 +964,9 @@ static int sp_recover_tmp(spool *sp, unsigned max_age_s, spool_recovery *rep)
             time_t newest = sp_tmp_newest(sp, n);
             if (newest < 0)
                 continue;
-            if (now - newest >= (time_t)max_age_s) {
+            /* 0 = every writer dir, even one whose mtime is a moment ahead of
+             * time() (file times are taken from a finer clock). */
+            if (max_age_s == 0 || now - newest >= (time_t)max_age_s) {
                 r = sp_rmrf_at(sp, sp->dfd[SP_TMP], n, 0, 0);
                 if (r == CS_OK) {
                     rep->tmp_removed++;

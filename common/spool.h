@@ -213,7 +213,8 @@ typedef struct spool_recovery {
  *   tmp/.trash.* -> removed;
  *   tmp/<writer dir> whose newest mtime (dir or any file) is at least
  *   `tmp_max_age_s` seconds old -> removed: they were never committed, so they are
- *   not calls yet (a writer that crashed before commit loses that entry).
+ *   not calls yet (a writer that crashed before commit loses that entry);
+ *   0 removes every writer dir (only when no writer can be running).
  * `rep` (may be NULL) gets the counts; the handle counters are updated too.
  */
 int spool_recover(spool *sp, unsigned tmp_max_age_s, spool_recovery *rep);
