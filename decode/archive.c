@@ -754,7 +754,8 @@ int archive_sweep_tmp(const char *root, const char *rel_dir, unsigned min_age_s,
         struct stat st;
         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (now - st.st_mtime < (time_t)min_age_s)
+        /* 0 = all: a file time can be a moment ahead of time() (finer clock). */
+        if (min_age_s > 0 && now - st.st_mtime < (time_t)min_age_s)
             continue;
         if (unlinkat(dfd, de->d_name, 0) == 0)
             count++;
