@@ -70,6 +70,9 @@ VALUES
  ('2024-02-29T23:45Z', 1, 1,      7,   7,  0, 0,   1,  0,  700000, 999000,      0,         0,   7000000,   7,       0,   0,  0,   0,   0,  0, NULL,         0,   0, 0, 30000, 5000),
  ('2024-03-03T00:00Z', 1, 1,      3,   3,  0, 0,   3,  0,    3000,   1000,      0,         0,   3000000,   3,       0,   0,  0,   0,   0,  0, NULL,         0,   0, 0, 30000, 5000);
 EOF
+# written directly, not by cs_kpi_refresh: the daily rollup is re-aggregated by hand
+[[ $(sql -c "SELECT cs_kpi_daily_refresh(NULL, NULL)") == 8 ]] ||
+    fail "cs_kpi_daily_refresh(NULL, NULL): want 8 daily cells (3 + 3 + 1 + 1)"
 
 # ---- the five service-level formulas on the worked example ------------------------
 sl() { json "$@" | jq -r '.total.service_level_pct * 10 | round / 10 | tostring'; }
@@ -150,6 +153,33 @@ out=$("$cs" --db "$ci" report kpi --from 2024-02-29 --to 2024-03-03 --format jso
 [[ $(jq '.sl_threshold_seconds' <<<"$out") == 30 ]] || fail "wide range shows the largest T: $out"
 grep -q "different thresholds" "$conf.err" || fail "mixed thresholds must warn: $(cat "$conf.err")"
 rm -f "$conf.err"
+
+# ---- the two rollups ---------------------------------------------------------------
+# Whole UTC days are read from kpi_daily, the rest of the range (and --by hour) from
+# kpi_interval. A range with 15-minute edges around two whole days takes both:
+out=$("$cs" --db "$ci" report kpi --from 2024-02-29T23:45Z --to 2024-03-03T00:15Z --format json 2>"$conf.err")
+[[ $(jq -c '[.total.offered, .total.max_wait_seconds, .sl_threshold_seconds]' <<<"$out") == '[1075,999,30]' ]] ||
+    fail "edges + whole days: $(jq -c .total <<<"$out")"
+grep -q "different thresholds" "$conf.err" || fail "edges + days: the T mix must warn: $(cat "$conf.err")"
+rm -f "$conf.err"
+# every KPI of the total is the same from the days (--by day) and the intervals (--by hour)
+[[ $(json --by day | jq -S .total) == "$(json --by hour | jq -S .total)" ]] ||
+    fail "daily and 15-minute rollups disagree:
+$(json --by day | jq -c .total)
+$(json --by hour | jq -c .total)"
+[[ $(json --by agent --queue sales | jq -S .total) == "$(json --by hour --queue sales | jq -S .total)" ]] ||
+    fail "daily and 15-minute rollups disagree with --queue"
+# the daily rows are really what a whole-day report reads: change one, see it, put it back
+sql -c "UPDATE kpi_daily SET offered = offered + 1000 WHERE interval_start = '2024-03-02T00:00Z' AND agent_id IS NULL"
+[[ $(json --by day | jq -c '[.rows[].offered]') == '[635,1430]' ]] || fail "--by day must read kpi_daily"
+[[ $(json --by hour | jq -c '.total.offered') == 1065 ]] || fail "--by hour must read kpi_interval"
+[[ $(sql -c "SELECT cs_kpi_daily_refresh('2024-03-02T05:00Z', '2024-03-02T06:00Z')") == 3 ]] ||
+    fail "cs_kpi_daily_refresh of one day: its 3 cells"
+[[ $(json --by day | jq -c '[.rows[].offered]') == '[635,430]' ]] || fail "daily refresh must restore the day"
+rc=0; sql -c "SELECT cs_kpi_daily_refresh('2024-03-02', NULL)" 2>/dev/null || rc=$?
+[[ $rc != 0 ]] || fail "cs_kpi_daily_refresh(from, NULL) must be refused"
+rc=0; sql -c "SELECT cs_kpi_daily_refresh('2024-03-02', '2024-03-01')" 2>/dev/null || rc=$?
+[[ $rc != 0 ]] || fail "cs_kpi_daily_refresh(from >= to) must be refused"
 
 # ---- CSV ---------------------------------------------------------------------------
 csv=$(rep "${R[@]}" --format csv --by queue)

@@ -1,8 +1,11 @@
 /*
  * cmd_report.c — `callscope report kpi`: contact-center KPIs over a time
- * range, from the 15-minute rollup kpi_interval (schema/002_kpi_rollup.sql),
- * never from the calls themselves, so a month of a million calls is one
- * aggregate over a few hundred thousand small rows.
+ * range, from the rollups, never from the calls themselves: the whole UTC
+ * days of the range from the daily rollup kpi_daily (schema/003_kpi_daily.sql:
+ * one row per day, queue and agent) and the 15-minute intervals before and
+ * after them from kpi_interval (schema/002_kpi_rollup.sql). So a month of a
+ * million calls is one aggregate over a few thousand rows, and --by hour (or
+ * a range shorter than a day) reads the 15-minute rows.
  *
  *   callscope report kpi --from TIME --to TIME [--by hour|day|week|month|queue|agent]
  *                        [--queue NAME] [--agent AGENT] [--sl-formula NAME]
@@ -78,7 +81,8 @@
 #include "stage.h"
 
 #define REPORT_TIME_MAX 80
-#define INTERVAL_US     INT64_C(900000000) /* 15 minutes */
+#define INTERVAL_US     INT64_C(900000000)   /* 15 minutes */
+#define DAY_US          INT64_C(86400000000) /* one day */
 
 /* ---- time arguments: cli_time.h ------------------------------------------- */
 
@@ -128,6 +132,32 @@ static const struct {
 static const char *const BY_NONE_LABEL[BY__COUNT] = {
     [BY_QUEUE] = "(no queue)", [BY_AGENT] = "(no agent)"};
 
+/*
+ * The rows summed: one relation k over both rollups, with the per-row settings as ranges
+ * (t_min/t_max: T, s_min/s_max: short-abandon threshold, f_min/f_max: FCR window). Whole UTC
+ * days of the range come from kpi_daily ($5 .. $6), the 15-minute intervals before and after
+ * them from kpi_interval ($1 .. $5, $6 .. $2); with no whole day $5 = $6 = $2.
+ */
+#define KPI_COMMON_COLS                                                                            \
+    "interval_start, queue_id, agent_id, offered, answered, abandoned, short_abandons, "           \
+    "answered_within_sl, abandoned_within_sl, sum_wait_ms, max_wait_ms, sum_abandon_ms, "          \
+    "sum_handle_ms, handled, sum_hold_ms, holds, transfers, fcr_resolved, fcr_repeat, "            \
+    "fcr_pending, score_sum, score_count, critical_fails, "
+#define KPI_INTERVAL_COLS                                                                          \
+    KPI_COMMON_COLS "sl_threshold_ms AS t_min, sl_threshold_ms AS t_max, "                         \
+                    "short_abandon_ms AS s_min, short_abandon_ms AS s_max, "                       \
+                    "fcr_window AS f_min, fcr_window AS f_max FROM kpi_interval"
+#define KPI_SOURCE                                                                                 \
+    " FROM (SELECT " KPI_COMMON_COLS                                                               \
+    "sl_threshold_min_ms AS t_min, sl_threshold_max_ms AS t_max, short_abandon_min_ms AS s_min, "  \
+    "short_abandon_max_ms AS s_max, fcr_window_min AS f_min, fcr_window_max AS f_max "             \
+    "FROM kpi_daily"                                                                               \
+    " WHERE interval_start >= $5::timestamptz AND interval_start < $6::timestamptz"                \
+    " UNION ALL SELECT " KPI_INTERVAL_COLS                                                         \
+    " WHERE interval_start >= $1::timestamptz AND interval_start < $5::timestamptz"                \
+    " UNION ALL SELECT " KPI_INTERVAL_COLS                                                         \
+    " WHERE interval_start >= $6::timestamptz AND interval_start < $2::timestamptz) k"
+
 /* The sums, in the order of the SELECT after the label (R_*). */
 #define REPORT_SUMS                                                                                \
     "COALESCE(sum(k.offered), 0)::bigint, COALESCE(sum(k.answered), 0)::bigint, "                  \
@@ -141,15 +171,13 @@ static const char *const BY_NONE_LABEL[BY__COUNT] = {
     "COALESCE(sum(k.fcr_resolved), 0)::bigint, COALESCE(sum(k.fcr_repeat), 0)::bigint, "           \
     "COALESCE(sum(k.fcr_pending), 0)::bigint, COALESCE(sum(k.score_sum), 0)::text, "               \
     "COALESCE(sum(k.score_count), 0)::bigint, COALESCE(sum(k.critical_fails), 0)::bigint, "        \
-    "COALESCE(min(k.sl_threshold_ms), -1)::bigint, COALESCE(max(k.sl_threshold_ms), -1)::bigint, " \
-    "COALESCE(min(k.short_abandon_ms), -1)::bigint, "                                              \
-    "COALESCE(max(k.short_abandon_ms), -1)::bigint, "                                              \
-    "COALESCE(extract(epoch FROM min(k.fcr_window)), -1)::bigint, "                                \
-    "COALESCE(extract(epoch FROM max(k.fcr_window)), -1)::bigint"
+    "COALESCE(min(k.t_min), -1)::bigint, COALESCE(max(k.t_max), -1)::bigint, "                     \
+    "COALESCE(min(k.s_min), -1)::bigint, COALESCE(max(k.s_max), -1)::bigint, "                     \
+    "COALESCE(extract(epoch FROM min(k.f_min)), -1)::bigint, "                                     \
+    "COALESCE(extract(epoch FROM max(k.f_max)), -1)::bigint"
 
 #define REPORT_WHERE                                                                               \
-    " WHERE k.interval_start >= $1::timestamptz AND k.interval_start < $2::timestamptz"            \
-    " AND ($3::bigint[] IS NULL OR k.queue_id = ANY ($3::bigint[]))"                               \
+    " WHERE ($3::bigint[] IS NULL OR k.queue_id = ANY ($3::bigint[]))"                             \
     " AND ($4::bigint[] IS NULL OR k.agent_id = ANY ($4::bigint[]))"
 
 enum {
@@ -194,6 +222,8 @@ typedef struct kpi_row {
 typedef struct report_req {
     char from[REPORT_TIME_MAX], to[REPORT_TIME_MAX];         /* SQL literals */
     char from_iso[REPORT_TIME_MAX], to_iso[REPORT_TIME_MAX]; /* for people */
+    char day_from[REPORT_TIME_MAX], day_to[REPORT_TIME_MAX]; /* whole days: kpi_daily */
+    int64_t days;                                            /* whole days read from kpi_daily */
     report_by by;
     sl_formula formula;
     const char *queue, *agent;
@@ -261,6 +291,13 @@ static int report_parse(const cli_ctx *ctx, report_req *r)
             return usage_error("--by: '%s' is not one of hour, day, week, month, queue, agent",
                                ctx->by);
     }
+    /* the whole UTC days inside [f, t) come from the daily rollup (not for --by hour) */
+    int64_t d0 = -floor_div(-f, DAY_US) * DAY_US, d1 = floor_div(t, DAY_US) * DAY_US;
+    if (r->by == BY_HOUR || d0 >= d1)
+        d0 = d1 = t;
+    r->days = (d1 - d0) / DAY_US;
+    cli_format_utc(d0, CLI_UTC_PG, r->day_from, sizeof r->day_from);
+    cli_format_utc(d1, CLI_UTC_PG, r->day_to, sizeof r->day_to);
     if (ctx->sl_formula) {
         if (sl_formula_parse(ctx->sl_formula, &r->formula) != CS_OK)
             return usage_error("--sl-formula: '%s' is not one of abandons_in_sl, answered, "
@@ -738,20 +775,21 @@ static int print_json(FILE *f, const report_req *r, const kpi_row *rows, int n,
 static int report_query(db_conn *c, const report_req *r, const char *const *params,
                         kpi_row **rows_out, int *n_out)
 {
-    char sql[4096];
+    char sql[8192];
     const char *label = BY_SQL[r->by].label;
     if (r->by == BY_TOTAL)
-        snprintf(sql, sizeof sql, "SELECT %s, " REPORT_SUMS " FROM kpi_interval k" REPORT_WHERE,
-                 label);
+        snprintf(sql, sizeof sql, "SELECT %s, " REPORT_SUMS KPI_SOURCE REPORT_WHERE, label);
     else
         snprintf(sql, sizeof sql,
-                 "SELECT %s, " REPORT_SUMS " FROM kpi_interval k" REPORT_WHERE
-                 " GROUP BY %s ORDER BY %s",
+                 "SELECT %s, " REPORT_SUMS KPI_SOURCE REPORT_WHERE " GROUP BY %s ORDER BY %s",
                  label, BY_SQL[r->by].group, BY_SQL[r->by].order);
+    cs_debug("report: %" PRId64 " whole day(s) from kpi_daily [%s, %s), the rest of [%s, %s) "
+             "from kpi_interval",
+             r->days, r->day_from, r->day_to, r->from, r->to);
     db_result *res = NULL;
-    int rc = db_query(c, sql, 4, params, &res);
+    int rc = db_query(c, sql, 6, params, &res);
     if (rc != CS_OK)
-        return report_db_fail(c, rc, "summing kpi_interval");
+        return report_db_fail(c, rc, "summing the KPI rollups");
     int n = db_result_rows(res);
     kpi_row *rows = calloc(n > 0 ? (size_t)n : 1, sizeof *rows);
     if (!rows) {
@@ -803,8 +841,8 @@ int cmd_report(const cli_ctx *ctx)
     kpi_row *rows = NULL;
     int n = 0;
     if (ex == CS_EXIT_OK) {
-        const char *params[4] = {r.from, r.to, r.queue ? queue_ids : NULL,
-                                 r.agent ? agent_ids : NULL};
+        const char *params[6] = {r.from,     r.to,     r.queue ? queue_ids : NULL,
+                                 r.agent ? agent_ids : NULL, r.day_from, r.day_to};
         ex = report_query(c, &r, params, &rows, &n);
     }
     db_close(c);
