@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run.sh — KPI report benchmark: `callscope report kpi` over one month must
-# cost the same at 100 k and at 1 M calls (it reads the 15-minute rollup
-# kpi_interval, whose size depends on intervals x queues x agents, not on the
-# number of calls).
+# cost the same at 100 k and at 1 M calls (it reads the rollups: the daily
+# kpi_daily for whole days, the 15-minute kpi_interval for the rest; their
+# size depends on days or intervals x queues x agents, not on the number of
+# calls).
 #
 # Starts a private PostgreSQL under the work directory (deploy/pgctl.sh),
 # `callscope db migrate`, then loads synthetic scored calls spread over one
@@ -19,6 +20,10 @@
 # measurement is at 100 k calls; 900 k more calls of the same month are then
 # added to the same database, the rollup rebuilt, and the reports timed again
 # at 1 M. The report's offered total is checked against the calls loaded.
+# At each size the scoring stage's per-call cost of keeping the rollups is
+# timed too: cs_kpi_refresh of 200 single calls spread over the month, one
+# transaction each, in one psql session (it rewrites the call's 15-minute
+# interval and re-aggregates its day), printed as ms per call.
 # Prints the times, the ratio 1 M / 100 k per report; the last line is
 #
 #     RESULT kpi_1m_over_100k <ratio>     (the larger of the two ratios)
@@ -204,19 +209,34 @@ check() {
     [[ $got == "$n" ]] || die 1 "report --by $by: offered sums to $got, $n calls loaded ($f)"
 }
 
-measure() { # N -> sets day_N agent_N
+# refresh_cost N -> ms per cs_kpi_refresh of one call (200 calls spread over 1..N)
+refresh_cost() {
+    local n=$1 step=$(($1 / 200)) t0 t1
+    t0=$(date +%s.%N)
+    for ((i = 1; i <= 200; i++)); do
+        echo "SELECT cs_kpi_refresh(ARRAY[md5('bench-kpi-$((i * step))')::uuid], 20000, 5000);"
+    done | sql >/dev/null || die 1 "cs_kpi_refresh failed"
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", (b - a) * 1000 / 200}'
+}
+
+measure() { # N -> sets day_N agent_N refresh_N
     local n=$1 t0 t1 rows
     echo "== rollup: cs_kpi_refresh_range over $MONTH_FROM .. $MONTH_END" >&2
     t0=$(date +%s.%N)
     rows=$(rebuild) || die 1 "cs_kpi_refresh_range failed"
     t1=$(date +%s.%N)
     sql -c "VACUUM ANALYZE kpi_interval" >/dev/null
+    sql -c "VACUUM ANALYZE kpi_daily" >/dev/null
     printf '   %s kpi_interval rows in %.1f s\n' "$rows" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')" >&2
     printf -v "rows_$n" '%s' "$rows"
+    printf -v "daily_$n" '%s' "$(sql -c "SELECT count(*) FROM kpi_daily")"
     if ((EUID == 0)); then renice -n 0 -p "$pm_pid" >/dev/null || true; fi
     echo "== timing report kpi --by day / --by agent at $n calls (best of $rounds)" >&2
     printf -v "day_$n" '%s' "$(best day "$n")"
     printf -v "agent_$n" '%s' "$(best agent "$n")"
+    echo "== timing cs_kpi_refresh of 200 single calls at $n calls" >&2
+    printf -v "refresh_$n" '%s' "$(refresh_cost "$n")"
     if ((EUID == 0)); then renice -n 10 -p "$pm_pid" >/dev/null || true; fi
 }
 
@@ -242,9 +262,12 @@ ratio=$(awk -v a="$ratio_day" -v b="$ratio_agent" 'BEGIN{printf "%.2f", (a > b) 
 printf '%-10s %12s %12s %8s\n' report "${small}_s" "${large}_s" ratio
 printf '%-10s %12.3f %12.3f %8.2f\n' "--by day" "${!ds}" "${!dl}" "$ratio_day"
 printf '%-10s %12.3f %12.3f %8.2f\n' "--by agent" "${!as}" "${!al}" "$ratio_agent"
-rs=rows_$small rl=rows_$large
-printf '%-10s %12s %12s %8.2f\n' "rollup" "${!rs}" "${!rl}" "$(awk -v a="${!rs}" -v b="${!rl}" 'BEGIN{print b / a}')"
-echo "(rollup: kpi_interval rows of the month; the report reads these, not the calls)"
+rs=rows_$small rl=rows_$large ys=daily_$small yl=daily_$large fs=refresh_$small fl=refresh_$large
+printf '%-10s %12s %12s %8.2f\n' "15-min" "${!rs}" "${!rl}" "$(awk -v a="${!rs}" -v b="${!rl}" 'BEGIN{print b / a}')"
+printf '%-10s %12s %12s %8.2f\n' "daily" "${!ys}" "${!yl}" "$(awk -v a="${!ys}" -v b="${!yl}" 'BEGIN{print b / a}')"
+printf '%-10s %12s %12s %8.2f\n' "refresh_ms" "${!fs}" "${!fl}" "$(awk -v a="${!fs}" -v b="${!fl}" 'BEGIN{print b / a}')"
+echo "(15-min / daily: kpi_interval / kpi_daily rows of the month; a whole-month report reads"
+echo " the daily rows, never the calls; refresh_ms: cs_kpi_refresh per scored call)"
 echo "offered checked against the calls loaded: $small and $large"
 echo "targets: ratio <= $TARGET_RATIO, $large-call report <= $TARGET_SECONDS s"
 echo "load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

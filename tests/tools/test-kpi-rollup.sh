@@ -255,4 +255,8 @@ for p in "${pids[@]}"; do wait "$p" || fail "a concurrent refresher of one day f
 daily_matches "after 4 sessions refreshing one day's intervals"
 [[ $(sql -c "SELECT offered FROM kpi_daily WHERE interval_start = '2024-03-05T00:00Z'") == 70 ]] ||
     fail "kpi_daily 2024-03-05 after concurrent refreshes: want 70 calls"
+# the per-call paths never JIT-compile (0.5 s per call at a million calls, bench/kpi)
+[[ $(sql -c "SELECT string_agg(proname || ':' || array_to_string(proconfig, ','), ' ' ORDER BY proname)
+             FROM pg_proc WHERE proname IN ('cs_kpi_refresh', 'cs_kpi_daily_rebuild')") == \
+   "cs_kpi_daily_rebuild:jit=off cs_kpi_refresh:jit=off" ]] || fail "cs_kpi_refresh / cs_kpi_daily_rebuild must run with jit = off"
 echo "PASS: kpi rollup"
