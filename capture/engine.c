@@ -88,6 +88,7 @@ struct capture_engine {
     uint64_t cur_ts;
     const uint8_t *cur_data;
     size_t cur_caplen, cur_wire_len;
+    const ce_ahead *cur_hint; /* the reader's look-ahead entry of this frame, or NULL */
     uint8_t *rebuild;            /* CE_MAX_L2 + CS_IP_MAX_DATAGRAM bytes */
     int frame_rc;                /* CS_ERR_IO when a spool write failed in this frame */
     uint64_t own_limit_hits;
@@ -477,7 +478,13 @@ static void on_l4(capture_engine *ce, const pkt_info *pi, uint64_t ts)
     }
     mm_value v;
     int reversed = 0;
-    if (!mediamap_get(ce->mm, pi->family, pi->dst, pi->dport, &v)) {
+    /* the look-ahead hashed this frame's destination already (when it is this key) */
+    const ce_ahead *hn = ce->cur_hint;
+    int hit = hn && hn->ok && hn->family == pi->family && hn->port == pi->dport &&
+                      memcmp(hn->addr, pi->dst, pi->family == AF_INET ? 4 : 16) == 0
+                  ? mediamap_get_hashed(ce->mm, hn->hash, pi->family, pi->dst, pi->dport, &v)
+                  : mediamap_get(ce->mm, pi->family, pi->dst, pi->dport, &v);
+    if (!hit) {
         if (!mediamap_get(ce->mm, pi->family, pi->src, pi->sport, &v)) {
             if (ce->cfg.sip_any_port && sip_looks_like(pi->payload, pi->payload_len)) {
                 fill_pkt(pi, ts, &p);
@@ -586,8 +593,26 @@ capture_engine *ce_new(const ce_config *cfg, spool *sp, char *err, size_t errcap
 #undef CE_BAD
 }
 
+static int ce_frame_one(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data,
+                        size_t caplen, size_t wire_len);
+
 int ce_frame(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data, size_t caplen,
              size_t wire_len)
+{
+    return ce_frame_hinted(ce, linktype, ts_us, data, caplen, wire_len, NULL);
+}
+
+int ce_frame_hinted(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data,
+                    size_t caplen, size_t wire_len, const ce_ahead *hint)
+{
+    ce->cur_hint = hint;
+    int rc = ce_frame_one(ce, linktype, ts_us, data, caplen, wire_len);
+    ce->cur_hint = NULL;
+    return rc;
+}
+
+static int ce_frame_one(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data,
+                        size_t caplen, size_t wire_len)
 {
     ce->frame_rc = CS_OK;
     ce->cnt.frames++;
@@ -698,20 +723,25 @@ static int peek_udp_dst(int linktype, const uint8_t *d, size_t n, int *family,
     return 1;
 }
 
-void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
-                 int stage)
+void ce_ahead_begin(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
+                    ce_ahead *a)
 {
-    int family;
     const uint8_t *addr;
-    uint16_t port;
-    if (!peek_udp_dst(linktype, data, caplen, &family, &addr, &port))
+    a->ok = 0;
+    if (!peek_udp_dst(linktype, data, caplen, &a->family, &addr, &a->port))
         return;
-    if (stage == 0) {
-        mediamap_prefetch(ce->mm, family, addr, port);
+    memcpy(a->addr, addr, a->family == AF_INET ? 4 : 16);
+    if (!mediamap_key_hash(ce->mm, a->family, a->addr, a->port, &a->hash))
         return;
-    }
+    a->ok = 1;
+    mediamap_prefetch_hashed(ce->mm, a->hash);
+}
+
+void ce_ahead_step(const capture_engine *ce, const ce_ahead *a, int stage)
+{
     mm_value v;
-    if (!mediamap_get(ce->mm, family, addr, port, &v))
+    if (!a->ok || stage < 1 || stage > 2 ||
+        !mediamap_get_hashed(ce->mm, a->hash, a->family, a->addr, a->port, &v))
         return;
     const call *c = v.owner;
     if (stage == 1) {
@@ -751,6 +781,15 @@ void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, si
         __builtin_prefetch(next + 128, 1, 3);
         __builtin_prefetch(next + 192, 1, 3);
     }
+}
+
+void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
+                 int stage)
+{
+    ce_ahead a;
+    ce_ahead_begin(ce, linktype, data, caplen, &a);
+    if (stage > 0)
+        ce_ahead_step(ce, &a, stage);
 }
 
 int ce_tick(capture_engine *ce, uint64_t now_us)

@@ -123,6 +123,33 @@ int ce_frame(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *da
 void ce_prefetch(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
                  int stage);
 
+/*
+ * ce_prefetch in two parts, so a look-ahead of several frames reads each
+ * frame's headers and hashes its media-map key once, not once per stage:
+ * ce_ahead_begin is stage 0 and keeps the frame's UDP destination and hash
+ * in *a (a->ok 0: not a plain UDP frame, nothing to do); ce_ahead_step(a, 1)
+ * and (a, 2) are stages 1 and 2 from *a alone (the frame's bytes may be
+ * gone by then). ce_prefetch(stage) = ce_ahead_begin + ce_ahead_step(stage).
+ * The same promise: nothing is changed, counted or kept by the engine.
+ */
+typedef struct ce_ahead {
+    int ok;
+    int family;
+    uint16_t port;
+    uint8_t addr[16];
+    uint64_t hash; /* media-map hash of (family, addr, port) */
+} ce_ahead;
+
+void ce_ahead_begin(const capture_engine *ce, int linktype, const uint8_t *data, size_t caplen,
+                    ce_ahead *a);
+void ce_ahead_step(const capture_engine *ce, const ce_ahead *a, int stage);
+
+/* ce_frame with this frame's look-ahead entry (NULL: none): when the entry
+ * holds the frame's UDP destination, its media-map hash is not computed
+ * again. An entry of another frame is ignored (its key differs). */
+int ce_frame_hinted(capture_engine *ce, int linktype, uint64_t ts_us, const uint8_t *data,
+                    size_t caplen, size_t wire_len, const ce_ahead *hint);
+
 /* Advances time with no frame (timeouts, linger, fragment/TCP expiry). */
 int ce_tick(capture_engine *ce, uint64_t now_us);
 

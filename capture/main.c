@@ -706,9 +706,10 @@ static int write_json_stats(const char *path, const capture_state *s, const capt
 
 /* ---- the read loops ---------------------------------------------------- */
 
-static void frame_to_engine(capture_state *s, int linktype, const cap_frame *f)
+static void frame_to_engine(capture_state *s, int linktype, const cap_frame *f,
+                            const ce_ahead *hint)
 {
-    int rc = ce_frame(s->ce, linktype, f->ts_us, f->data, f->caplen, f->wire_len);
+    int rc = ce_frame_hinted(s->ce, linktype, f->ts_us, f->data, f->caplen, f->wire_len, hint);
     if (rc != CS_OK) {
         static cs_log_ratelimit rl = CS_LOG_RATELIMIT_INIT(10, 5);
         cs_log_rl(&rl, CS_LOG_ERROR, NULL, "a call could not be spooled: %s", cs_err_msg(rc));
@@ -739,21 +740,26 @@ static int read_file(capture_state *s, const char *path, const char *filter)
     }
     int lt = cap_input_linktype(s->cur);
     cs_info("reading %s (file %zu/%zu, link type %d)", path, s->file_index, s->files_total, lt);
-    for (;;) {
+    /* look ahead: the state of the next three frames is on its way while
+     * this one is processed: the frame three ahead is read once
+     * (ce_ahead_begin: its media-map slot), two ahead its call, the next its
+     * stream and call.pcap block (ce_ahead_step); ring[n % 4] is frame n's */
+    ce_ahead ring[4];
+    memset(ring, 0, sizeof ring);
+    for (size_t n = 0;; n++) {
         rc = cap_input_next(s->cur, &f, err, sizeof err);
         if (rc != 1) {
             break;
         }
-        /* look ahead: the state of the next two frames is on its way while
-         * this one is processed (ce_prefetch) */
         const uint8_t *ahead;
         size_t ahead_len;
-        for (int k = 3; k >= 1; k--) {
-            if (cap_input_peek(s->cur, (size_t)k, &ahead, &ahead_len)) {
-                ce_prefetch(s->ce, lt, ahead, ahead_len, 3 - k);
-            }
-        }
-        frame_to_engine(s, lt, &f);
+        if (cap_input_peek(s->cur, 3, &ahead, &ahead_len))
+            ce_ahead_begin(s->ce, lt, ahead, ahead_len, &ring[(n + 3) % 4]);
+        else
+            ring[(n + 3) % 4].ok = 0;
+        ce_ahead_step(s->ce, &ring[(n + 2) % 4], 1);
+        ce_ahead_step(s->ce, &ring[(n + 1) % 4], 2);
+        frame_to_engine(s, lt, &f, &ring[n % 4]);
         if (++s->frames_since_clock >= CAPTURE_CLOCK_EVERY) {
             s->frames_since_clock = 0;
             if (check_stop(s)) {
@@ -791,7 +797,7 @@ static void read_live(capture_state *s, cap_input *in)
     while (!check_stop(s)) {
         int rc = cap_input_next(in, &f, err, sizeof err);
         if (rc == 1) {
-            frame_to_engine(s, lt, &f);
+            frame_to_engine(s, lt, &f, NULL);
             if (++s->frames_since_clock >= CAPTURE_CLOCK_EVERY) {
                 s->frames_since_clock = 0;
                 maybe_stats(s, clock_us(CLOCK_MONOTONIC));

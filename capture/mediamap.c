@@ -150,14 +150,19 @@ void mediamap_free(mediamap *m)
     free(m);
 }
 
-/* Index of the key's slot, or of the empty slot where it would go. */
-static inline size_t mm_find(const mediamap *m, const mm_key *k)
+/* Index of the key's slot, or of the empty slot where it would go, probing from hash h. */
+static inline size_t mm_find_h(const mediamap *m, const mm_key *k, uint64_t h)
 {
     size_t mask = m->cap - 1;
-    size_t i = (size_t)mm_hash(m, k) & mask;
+    size_t i = (size_t)h & mask;
     while (m->slots[i].pf && !mm_key_eq(&m->slots[i], k))
         i = (i + 1) & mask;
     return i;
+}
+
+static inline size_t mm_find(const mediamap *m, const mm_key *k)
+{
+    return mm_find_h(m, k, mm_hash(m, k));
 }
 
 static int mm_grow(mediamap *m)
@@ -206,12 +211,8 @@ int mediamap_put(mediamap *m, int family, const uint8_t *addr, uint16_t port, co
     return CS_OK;
 }
 
-int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t port, mm_value *out)
+static int mm_get_at(const mediamap *m, size_t i, mm_value *out)
 {
-    mm_key k;
-    if (mm_make_key(family, addr, port, &k) != CS_OK)
-        return 0;
-    size_t i = mm_find(m, &k);
     const mm_slot *sl = &m->slots[i];
     if (!sl->pf)
         return 0;
@@ -222,12 +223,43 @@ int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t po
     return 1;
 }
 
-void mediamap_prefetch(const mediamap *m, int family, const uint8_t *addr, uint16_t port)
+int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t port, mm_value *out)
 {
     mm_key k;
     if (mm_make_key(family, addr, port, &k) != CS_OK)
-        return;
-    __builtin_prefetch(&m->slots[(size_t)mm_hash(m, &k) & (m->cap - 1)]);
+        return 0;
+    return mm_get_at(m, mm_find(m, &k), out);
+}
+
+int mediamap_key_hash(const mediamap *m, int family, const uint8_t *addr, uint16_t port,
+                      uint64_t *h)
+{
+    mm_key k;
+    if (mm_make_key(family, addr, port, &k) != CS_OK)
+        return 0;
+    *h = mm_hash(m, &k);
+    return 1;
+}
+
+int mediamap_get_hashed(const mediamap *m, uint64_t h, int family, const uint8_t *addr,
+                        uint16_t port, mm_value *out)
+{
+    mm_key k;
+    if (mm_make_key(family, addr, port, &k) != CS_OK)
+        return 0;
+    return mm_get_at(m, mm_find_h(m, &k, h), out);
+}
+
+void mediamap_prefetch_hashed(const mediamap *m, uint64_t h)
+{
+    __builtin_prefetch(&m->slots[(size_t)h & (m->cap - 1)]);
+}
+
+void mediamap_prefetch(const mediamap *m, int family, const uint8_t *addr, uint16_t port)
+{
+    uint64_t h;
+    if (mediamap_key_hash(m, family, addr, port, &h))
+        mediamap_prefetch_hashed(m, h);
 }
 
 int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, const void *owner)

@@ -52,6 +52,19 @@ int mediamap_get(const mediamap *m, int family, const uint8_t *addr, uint16_t po
  * a lookup soon to come; reads nothing but the table's own fields). */
 void mediamap_prefetch(const mediamap *m, int family, const uint8_t *addr, uint16_t port);
 
+/*
+ * The same lookups with the key's hash computed once (a look-ahead that
+ * prefetches a key's slot and looks it up a frame later). mediamap_key_hash:
+ * 1 and *h for a valid family, else 0. mediamap_get_hashed with h from
+ * mediamap_key_hash of the same key on the same table is mediamap_get; any
+ * other h can only miss a present key, never return another key's value.
+ */
+int mediamap_key_hash(const mediamap *m, int family, const uint8_t *addr, uint16_t port,
+                      uint64_t *h);
+int mediamap_get_hashed(const mediamap *m, uint64_t h, int family, const uint8_t *addr,
+                        uint16_t port, mm_value *out);
+void mediamap_prefetch_hashed(const mediamap *m, uint64_t h);
+
 /* Removes the key if its value's owner is `owner` (NULL: any owner).
  * Returns 1 if removed, 0 if absent or owned by someone else. */
 int mediamap_del(mediamap *m, int family, const uint8_t *addr, uint16_t port, const void *owner);

@@ -181,6 +181,37 @@ static void test_prefetch_changes_nothing(void **state)
     te_cleanup(&hinted);
 }
 
+/* ce_frame_hinted: a frame's own look-ahead entry only saves a hash, another
+ * frame's entry is ignored: the same counters and entries as ce_frame. */
+static void test_hinted_frames_same_result(void **state)
+{
+    (void)state;
+    ce_config cfg;
+    ce_config_defaults(&cfg);
+    te_run plain, hinted;
+    assert_int_equal(te_run_pcap(&plain, "engine-hint-plain", &cfg, g_sample, NULL, NULL), 0);
+    assert_int_equal(te_setup(&hinted, "engine-hint-hinted"), 0);
+    spool *sp = NULL;
+    capture_engine *ce = te_begin(&hinted, &cfg, &sp);
+    assert_non_null(ce);
+    assert_int_equal(te_feed_pcap_hinted(ce, g_sample), 0);
+    te_end(&hinted, ce, sp);
+    assert_int_equal(hinted.cnt.frames, plain.cnt.frames);
+    assert_int_equal(hinted.cnt.rtp_packets, plain.cnt.rtp_packets);
+    assert_int_equal(hinted.cnt.rtp_unmatched, plain.cnt.rtp_unmatched);
+    assert_int_equal(hinted.cnt.streams, plain.cnt.streams);
+    assert_int_equal(hinted.cnt.spool_written, plain.cnt.spool_written);
+    char *a = te_jq(&plain, "map(del(.uuid)) | tostring");
+    char *b = te_jq(&hinted, "map(del(.uuid)) | tostring");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    te_cleanup(&plain);
+    te_cleanup(&hinted);
+}
+
 int main(void)
 {
     if (!te_have_jq()) {
@@ -193,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_sample_max_streams),
         cmocka_unit_test(test_shared_captures),
         cmocka_unit_test(test_prefetch_changes_nothing),
+        cmocka_unit_test(test_hinted_frames_same_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

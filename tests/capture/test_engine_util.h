@@ -35,6 +35,9 @@ int te_setup(te_run *r, const char *tag);
  * returns the number of ce_frame errors, or -2 when libpcap cannot open it. */
 capture_engine *te_begin(te_run *r, const ce_config *cfg, spool **sp_out);
 int te_feed_pcap(capture_engine *ce, const char *path, te_filter_fn fn, void *arg);
+/* Like te_feed_pcap without a filter, through ce_frame_hinted: every third frame with its
+ * own look-ahead entry, every third with the previous frame's, the rest with none. */
+int te_feed_pcap_hinted(capture_engine *ce, const char *path);
 /* Feeds one frame (linktype Ethernet). */
 int te_feed_frame(capture_engine *ce, uint64_t ts, const uint8_t *data, size_t len);
 /* Counters, ce_finish, spool_close. */
