@@ -456,6 +456,22 @@ static int sip_port(const capture_engine *ce, uint16_t port)
     return 0;
 }
 
+/* a == b for an address of the family (4 or 16 bytes), inline: the libc memcmp call
+ * for these few bytes cost the read loop 7 % (bench/capture). */
+static inline int addr_eq(int family, const uint8_t *a, const uint8_t *b)
+{
+    if (family == AF_INET) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return x == y;
+    }
+    uint64_t x[2], y[2];
+    memcpy(x, a, 16);
+    memcpy(y, b, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 static void on_l4(capture_engine *ce, const pkt_info *pi, uint64_t ts)
 {
     ce->cnt.decoded++;
@@ -481,7 +497,7 @@ static void on_l4(capture_engine *ce, const pkt_info *pi, uint64_t ts)
     /* the look-ahead hashed this frame's destination already (when it is this key) */
     const ce_ahead *hn = ce->cur_hint;
     int hit = hn && hn->ok && hn->family == pi->family && hn->port == pi->dport &&
-                      memcmp(hn->addr, pi->dst, pi->family == AF_INET ? 4 : 16) == 0
+                      addr_eq(pi->family, hn->addr, pi->dst)
                   ? mediamap_get_hashed(ce->mm, hn->hash, pi->family, pi->dst, pi->dport, &v)
                   : mediamap_get(ce->mm, pi->family, pi->dst, pi->dport, &v);
     if (!hit) {
