@@ -32,15 +32,18 @@ static int pcap_fail(call_pcap *pc, int rc)
     return rc;
 }
 
-/* Queues the block being filled (pc->len bytes) and takes a fresh one.
- * Picks up a failure of an earlier block written by the queue's thread. */
+/* Queues the block being filled (pc->len bytes) and takes a fresh one, or
+ * (take_next 0: the call's last block) writes it at once. Picks up a failure
+ * of an earlier block written by the queue's thread. */
 static int pcap_flush(wq *q, call_pcap *pc, int take_next)
 {
     if (pc->failed)
         return CS_ERR_IO;
     if (pc->len == 0 || pc->out.fd < 0)
         return CS_OK;
-    int rc = wq_submit(q, &pc->out, pc->buf, pc->len);
+    /* the last block of a call is written here and now (wq_submit_sync), the others queued */
+    int rc = take_next ? wq_submit(q, &pc->out, pc->buf, pc->len)
+                       : wq_submit_sync(q, &pc->out, pc->buf, pc->len);
     pc->buf = NULL;
     pc->len = 0;
     if (rc != CS_OK || wq_file_failed(&pc->out))

@@ -340,6 +340,26 @@ int wq_submit(wq *q, wq_file *f, uint8_t *block, size_t len)
     return CS_OK;
 }
 
+int wq_submit_sync(wq *q, wq_file *f, uint8_t *block, size_t len)
+{
+    wq_job j = {f, block, len > q->bsize ? q->bsize : len, f->off};
+    f->off += j.len;
+    pthread_mutex_lock(&q->mu);
+    if (q->started && f->last_seq)
+        wait_done(q, 0, f->last_seq); /* f's earlier blocks first: the file stays in order */
+    int dropped = wq_file_failed(f);
+    q->st.jobs++;
+    q->st.sync_jobs++;
+    q->st.bytes += j.len;
+    q->st.dropped += (uint64_t)dropped;
+    pthread_mutex_unlock(&q->mu);
+    int rc = dropped ? CS_ERR_IO : run_job(&j);
+    pthread_mutex_lock(&q->mu);
+    recycle(q, block);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
 int wq_wait(wq *q, wq_file *f)
 {
     if (q->started && f->last_seq) {

@@ -103,6 +103,17 @@ void wq_put(wq *q, uint8_t *block);
  */
 int wq_submit(wq *q, wq_file *f, uint8_t *block, size_t len);
 
+/*
+ * A file's last block: waits for f's queued jobs only (usually none are
+ * left), then writes len bytes of block at f's next offset on the caller's
+ * thread and takes the block. Used when a call is committed: queueing its
+ * last block and then waiting for it (wq_wait) cost a wake-up of the writer
+ * and a sleep of the caller per call, about 0.1 s per GB of the load
+ * capture (bench/capture: ~1100 calls, the tail after the read loop).
+ * CS_OK, or CS_ERR_IO (f failed now or before; f is marked).
+ */
+int wq_submit_sync(wq *q, wq_file *f, uint8_t *block, size_t len);
+
 /* Waits until every job queued for f is done. CS_OK, or CS_ERR_IO if a write
  * to f failed. f may then be closed or freed. */
 int wq_wait(wq *q, wq_file *f);
@@ -113,6 +124,7 @@ typedef struct wq_stats {
     uint64_t bytes;            /* bytes queued */
     uint64_t dropped;          /* jobs dropped because their file had failed */
     uint64_t full_waits;       /* times wq_submit waited for room */
+    uint64_t sync_jobs;        /* blocks written by wq_submit_sync (in jobs too) */
     uint64_t blocks_allocated; /* blocks carved from chunks so far */
 } wq_stats;
 

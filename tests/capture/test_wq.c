@@ -103,7 +103,11 @@ static void run_order(int threaded)
             for (size_t i = 0; i < n; i++) {
                 b[i] = pattern(f, done[f] + i);
             }
-            assert_int_equal(wq_submit(q, &wf[f], b, n), CS_OK);
+            /* a file's last block as a committed call's: written at once, after the queued */
+            if (done[f] + n == want[f])
+                assert_int_equal(wq_submit_sync(q, &wf[f], b, n), CS_OK);
+            else
+                assert_int_equal(wq_submit(q, &wf[f], b, n), CS_OK);
             done[f] += n;
             more |= done[f] < want[f];
         }
@@ -127,6 +131,7 @@ static void run_order(int threaded)
     }
     assert_int_equal(st.bytes, total);
     assert_int_equal(st.dropped, 0);
+    assert_int_equal(st.sync_jobs, NFILES);
     /* blocks are recycled: unthreaded the one block goes round; threaded,
      * far fewer blocks than jobs (a block beyond the free list's 4 is freed
      * and a later one malloc'd again, so there is no exact bound) */
@@ -191,6 +196,10 @@ static void run_failure(int threaded)
             assert_int_equal(wq_file_failed(&wf[1]), 1);
         }
     }
+    /* a last block written at once: to the failed file, an error (and nothing written) */
+    uint8_t *b = wq_block(q);
+    assert_non_null(b);
+    assert_int_equal(wq_submit_sync(q, &wf[1], b, BLOCK), CS_ERR_IO);
     assert_int_equal(wq_wait(q, &wf[1]), CS_ERR_IO);
     assert_int_equal(wq_wait(q, &wf[0]), CS_OK);
     check_file(dir, 0, 6 * BLOCK);
