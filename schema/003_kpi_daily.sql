@@ -166,87 +166,29 @@ COMMENT ON FUNCTION cs_kpi_daily_refresh(timestamptz, timestamptz) IS
     'Re-aggregates kpi_daily for every UTC day overlapping [from, to) from kpi_interval (NULL, NULL: '
     'every day). For writers of kpi_interval other than cs_kpi_refresh*. Returns rows written.';
 
--- 002's cs_kpi_rebuild, now also re-aggregating the days of the intervals it rebuilt.
-CREATE OR REPLACE FUNCTION cs_kpi_rebuild(p_starts timestamptz[], p_sl_threshold_ms integer,
-                                          p_short_abandon_ms integer) RETURNS integer
+-- 002's cs_kpi_rebuild keeps its body under a new name; cs_kpi_rebuild (the
+-- name cs_kpi_refresh and cs_kpi_refresh_range call, resolved when they run)
+-- becomes: rebuild the intervals, then re-aggregate their days.
+ALTER FUNCTION cs_kpi_rebuild(timestamptz[], integer, integer) RENAME TO cs_kpi_rebuild_intervals;
+COMMENT ON FUNCTION cs_kpi_rebuild_intervals(timestamptz[], integer, integer) IS
+    'Internal to cs_kpi_rebuild (002''s body): deletes and re-aggregates every kpi_interval row of the '
+    'given interval starts. The caller must hold the locks.';
+
+CREATE FUNCTION cs_kpi_rebuild(p_starts timestamptz[], p_sl_threshold_ms integer,
+                               p_short_abandon_ms integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     v_rows integer;
 BEGIN
-    DELETE FROM kpi_interval WHERE interval_start = ANY (p_starts);
-    WITH b AS (
-        SELECT DISTINCT s AS start FROM unnest(p_starts) AS u(s)
-    ), f AS (
-        SELECT b.start, c.queue_id, c.agent_id, c.outcome,
-               CASE WHEN c.outcome = 'answered' THEN
-                   COALESCE(m.answer_time_ms::bigint,
-                            round(extract(epoch FROM c.answered_at - c.invite_at) * 1000)::bigint)
-               END AS wait_ms,
-               CASE WHEN c.outcome = 'abandoned' THEN
-                   COALESCE(m.abandon_time_ms::bigint,
-                            round(extract(epoch FROM c.abandon_at - c.invite_at) * 1000)::bigint)
-               END AS abandon_ms,
-               CASE WHEN c.outcome = 'answered' THEN
-                   COALESCE(m.handle_ms::bigint,
-                            round(extract(epoch FROM c.ended_at - c.answered_at) * 1000)::bigint)
-               END AS handle_ms,
-               CASE WHEN c.outcome = 'answered' THEN COALESCE(m.hold_ms, c.hold_ms)::bigint END
-                   AS hold_ms,
-               CASE WHEN c.outcome = 'answered' THEN
-                   COALESCE(m.talk_ms::bigint,
-                            greatest(0, round(extract(epoch FROM c.ended_at - c.answered_at) * 1000)::bigint
-                                        - c.hold_ms))
-               END AS talk_ms,
-               COALESCE(m.transfers, c.transfer_count) AS n_transfers,
-               m.fcr_status, m.fcr_window, s.score, s.critical
-        FROM b
-        JOIN calls c ON c.invite_at >= b.start AND c.invite_at < b.start + interval '15 minutes'
-        LEFT JOIN call_metrics m ON m.call_uuid = c.uuid
-        LEFT JOIN LATERAL (
-            SELECT COALESCE(sc.reviewed_score, sc.auto_score) AS score,
-                   COALESCE(sc.reviewed_critical_failed, sc.critical_failed) AS critical
-            FROM scores sc
-            WHERE sc.call_uuid = c.uuid
-            ORDER BY sc.computed_at DESC, sc.id DESC
-            LIMIT 1) s ON true
-    )
-    INSERT INTO kpi_interval (
-        interval_start, queue_id, agent_id, offered, answered, abandoned, short_abandons,
-        answered_within_sl, abandoned_within_sl, sum_wait_ms, max_wait_ms, sum_abandon_ms,
-        sum_talk_ms, sum_handle_ms, handled, sum_hold_ms, holds, transfers, fcr_resolved,
-        fcr_repeat, fcr_pending, fcr_window, score_sum, score_count, critical_fails,
-        sl_threshold_ms, short_abandon_ms, computed_at)
-    SELECT f.start, f.queue_id, f.agent_id,
-           count(*),
-           count(*) FILTER (WHERE f.outcome = 'answered'),
-           count(*) FILTER (WHERE f.outcome = 'abandoned'),
-           count(*) FILTER (WHERE f.abandon_ms < p_short_abandon_ms),
-           count(*) FILTER (WHERE f.wait_ms <= p_sl_threshold_ms),
-           count(*) FILTER (WHERE f.abandon_ms <= p_sl_threshold_ms),
-           COALESCE(sum(f.wait_ms), 0),
-           COALESCE(max(COALESCE(f.wait_ms, f.abandon_ms)), 0),
-           COALESCE(sum(f.abandon_ms), 0),
-           COALESCE(sum(f.talk_ms), 0),
-           COALESCE(sum(f.handle_ms), 0),
-           count(f.handle_ms),
-           COALESCE(sum(f.hold_ms), 0),
-           count(*) FILTER (WHERE f.hold_ms > 0),
-           count(*) FILTER (WHERE f.outcome = 'answered' AND f.n_transfers > 0),
-           count(*) FILTER (WHERE f.fcr_status = 'resolved'),
-           count(*) FILTER (WHERE f.fcr_status = 'repeat'),
-           count(*) FILTER (WHERE f.fcr_status = 'pending'),
-           max(f.fcr_window),
-           COALESCE(sum(f.score), 0),
-           count(f.score),
-           count(*) FILTER (WHERE f.critical),
-           p_sl_threshold_ms, p_short_abandon_ms, now()
-    FROM f
-    GROUP BY f.start, f.queue_id, f.agent_id;
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_rows := cs_kpi_rebuild_intervals(p_starts, p_sl_threshold_ms, p_short_abandon_ms);
     PERFORM cs_kpi_daily_rebuild(p_starts);
     RETURN v_rows;
 END
 $$;
+COMMENT ON FUNCTION cs_kpi_rebuild(timestamptz[], integer, integer) IS
+    'Internal to cs_kpi_refresh*: rebuilds the kpi_interval rows of the given interval starts '
+    '(cs_kpi_rebuild_intervals), then the kpi_daily rows of their days (cs_kpi_daily_rebuild). '
+    'The caller must hold the interval locks; the day locks are taken here.';
 
 ALTER FUNCTION cs_kpi_refresh(uuid[], integer, integer) SET jit = off;
 

@@ -132,6 +132,26 @@ static void test_shared_captures(void **state)
     assert_true(calls > 0);
 }
 
+/* The same counters and the same entries (but their uuids); cleans both up. */
+static void assert_same_run(te_run *plain, te_run *other)
+{
+    assert_int_equal(other->cnt.frames, plain->cnt.frames);
+    assert_int_equal(other->cnt.rtp_packets, plain->cnt.rtp_packets);
+    assert_int_equal(other->cnt.rtp_unmatched, plain->cnt.rtp_unmatched);
+    assert_int_equal(other->cnt.streams, plain->cnt.streams);
+    assert_int_equal(other->cnt.calls_started, plain->cnt.calls_started);
+    assert_int_equal(other->cnt.spool_written, plain->cnt.spool_written);
+    char *a = te_jq(plain, "map(del(.uuid)) | tostring");
+    char *b = te_jq(other, "map(del(.uuid)) | tostring");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    te_cleanup(plain);
+    te_cleanup(other);
+}
+
 /* ce_prefetch is only a hint: over every prefix of the sample's first
  * frames (truncated Ethernet, VLAN, IP and UDP headers; ASan checks every
  * read), at every stage, it changes nothing: the same counters and the
@@ -165,20 +185,7 @@ static void test_prefetch_changes_nothing(void **state)
     assert_non_null(g_pf_engine);
     assert_int_equal(te_feed_pcap(g_pf_engine, g_sample, prefetch_every_prefix, NULL), 0);
     te_end(&hinted, g_pf_engine, sp);
-    assert_int_equal(hinted.cnt.frames, plain.cnt.frames);
-    assert_int_equal(hinted.cnt.rtp_packets, plain.cnt.rtp_packets);
-    assert_int_equal(hinted.cnt.streams, plain.cnt.streams);
-    assert_int_equal(hinted.cnt.calls_started, plain.cnt.calls_started);
-    assert_int_equal(hinted.cnt.spool_written, plain.cnt.spool_written);
-    char *a = te_jq(&plain, "map(del(.uuid)) | tostring");
-    char *b = te_jq(&hinted, "map(del(.uuid)) | tostring");
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
-    te_cleanup(&plain);
-    te_cleanup(&hinted);
+    assert_same_run(&plain, &hinted);
 }
 
 /* ce_frame_hinted: a frame's own look-ahead entry only saves a hash, another
@@ -196,20 +203,7 @@ static void test_hinted_frames_same_result(void **state)
     assert_non_null(ce);
     assert_int_equal(te_feed_pcap_hinted(ce, g_sample), 0);
     te_end(&hinted, ce, sp);
-    assert_int_equal(hinted.cnt.frames, plain.cnt.frames);
-    assert_int_equal(hinted.cnt.rtp_packets, plain.cnt.rtp_packets);
-    assert_int_equal(hinted.cnt.rtp_unmatched, plain.cnt.rtp_unmatched);
-    assert_int_equal(hinted.cnt.streams, plain.cnt.streams);
-    assert_int_equal(hinted.cnt.spool_written, plain.cnt.spool_written);
-    char *a = te_jq(&plain, "map(del(.uuid)) | tostring");
-    char *b = te_jq(&hinted, "map(del(.uuid)) | tostring");
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
-    te_cleanup(&plain);
-    te_cleanup(&hinted);
+    assert_same_run(&plain, &hinted);
 }
 
 int main(void)

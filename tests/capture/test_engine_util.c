@@ -39,31 +39,8 @@ capture_engine *te_begin(te_run *r, const ce_config *cfg, spool **sp_out)
     return ce;
 }
 
-int te_feed_pcap(capture_engine *ce, const char *path, te_filter_fn fn, void *arg)
-{
-    char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (!p) {
-        fprintf(stderr, "pcap_open_offline %s: %s\n", path, errbuf);
-        return -2;
-    }
-    int lt = pcap_datalink(p);
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    size_t idx = 0;
-    int errors = 0;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        if (fn && !fn(arg, idx++, d, h->caplen, &ts))
-            continue;
-        if (ce_frame(ce, lt, ts, d, h->caplen, h->len) != CS_OK)
-            errors++;
-    }
-    pcap_close(p);
-    return errors;
-}
-
-int te_feed_pcap_hinted(capture_engine *ce, const char *path)
+/* Feeds the pcap; hinted: through ce_frame_hinted (te_feed_pcap_hinted says how). */
+static int feed_pcap(capture_engine *ce, const char *path, te_filter_fn fn, void *arg, int hinted)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
@@ -80,17 +57,35 @@ int te_feed_pcap_hinted(capture_engine *ce, const char *path)
     memset(&prev, 0, sizeof prev);
     while (pcap_next_ex(p, &h, &d) == 1) {
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        ce_ahead_begin(ce, lt, d, h->caplen, &own);
-        /* the frame's own entry, the previous frame's (another key, or the
-         * same key of the same stream), none: in turn */
-        const ce_ahead *hint = idx % 3 == 0 ? &own : idx % 3 == 1 ? &prev : NULL;
-        if (ce_frame_hinted(ce, lt, ts, d, h->caplen, h->len, hint) != CS_OK)
+        size_t i = idx++;
+        if (fn && !fn(arg, i, d, h->caplen, &ts))
+            continue;
+        int rc;
+        if (hinted) {
+            /* the frame's own entry, the previous frame's (another key, or the
+             * same key of the same stream), none: in turn */
+            ce_ahead_begin(ce, lt, d, h->caplen, &own);
+            const ce_ahead *hint = i % 3 == 0 ? &own : i % 3 == 1 ? &prev : NULL;
+            rc = ce_frame_hinted(ce, lt, ts, d, h->caplen, h->len, hint);
+            prev = own;
+        } else {
+            rc = ce_frame(ce, lt, ts, d, h->caplen, h->len);
+        }
+        if (rc != CS_OK)
             errors++;
-        prev = own;
-        idx++;
     }
     pcap_close(p);
     return errors;
+}
+
+int te_feed_pcap(capture_engine *ce, const char *path, te_filter_fn fn, void *arg)
+{
+    return feed_pcap(ce, path, fn, arg, 0);
+}
+
+int te_feed_pcap_hinted(capture_engine *ce, const char *path)
+{
+    return feed_pcap(ce, path, NULL, NULL, 1);
 }
 
 int te_feed_frame(capture_engine *ce, uint64_t ts, const uint8_t *data, size_t len)

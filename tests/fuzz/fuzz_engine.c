@@ -6,7 +6,10 @@
  *
  * Input: records of
  *   u8  flags      bits 0-1: link type (Ethernet, raw IP, Linux SLL, BSD
- *                  loopback); bit 2: a ce_tick instead of a frame
+ *                  loopback); bit 2: a ce_tick instead of a frame; bit 3:
+ *                  through the look-ahead (ce_ahead_begin on the frame,
+ *                  ce_ahead_step 1 and 2, ce_frame_hinted with its entry);
+ *                  bit 4 with bit 3: the previous frame's entry instead
  *   u16 delta_ms   little endian: packet time advances by this much
  *   u16 len        little endian: frame length (clipped to what is left)
  *   len bytes      the frame
@@ -82,6 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     uint64_t now = 1700000000000000ULL;
     size_t off = 0;
+    ce_ahead prev;
+    memset(&prev, 0, sizeof prev);
     while (off + 5 <= size) {
         uint8_t flags = data[off];
         uint64_t delta = (uint64_t)(data[off + 1] | data[off + 2] << 8);
@@ -97,7 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!frame)
                 abort();
             memcpy(frame, data + off, len);
-            ce_frame(ce, fz_linktypes[flags & 3], now, frame, len, len);
+            int lt = fz_linktypes[flags & 3];
+            if (flags & 8) {
+                ce_ahead own;
+                ce_ahead_begin(ce, lt, frame, len, &own);
+                const ce_ahead *use = (flags & 16) ? &prev : &own;
+                ce_ahead_step(ce, use, 1);
+                ce_ahead_step(ce, use, 2);
+                ce_frame_hinted(ce, lt, now, frame, len, len, use);
+                prev = own;
+            } else {
+                ce_frame(ce, lt, now, frame, len, len);
+            }
             free(frame);
         }
         off += len;

@@ -52,6 +52,8 @@ GEN=${4:?callgen}
 CS=${5:?callscope}
 TX=${6:-}
 SRC=${CALLSCOPE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=../harness/phrase-items.sh
+. "$SRC/tests/harness/phrase-items.sh"
 
 for tool in jq psql; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
@@ -139,29 +141,10 @@ bad=$(q "SELECT count(*) FROM score_items i JOIN scores s ON s.id = i.score_id
 
 # the scorecard's phrase items of the transcribed calls as the truth says
 if [[ -n $TX ]]; then
-    q "SELECT json_agg(json_build_object('call_id', c.call_id, 'key', i.item_key, 'result', i.result))
-       FROM calls c JOIN scores s ON s.call_uuid = c.uuid JOIN score_items i ON i.score_id = s.id
-       WHERE i.item_key IN ('greeting', 'verification', 'closing', 'no_forbidden')
-       AND c.call_id IN ($TXCALLS)" >"$T/items.json" || fail "items export"
-    jq -n --slurpfile i "$T/items.json" --slurpfile t "$TRUTH" '
-      ($i[0] | map({("\(.call_id)/\(.key)"): .result}) | add) as $got
-      | [ $t[0].calls[] | select(.outcome == "answered" and .codec == "pcmu")
-          | . as $c
-          | ({"greeting": "greeting", "verification": "verification", "closing": "closing",
-              "no_forbidden": "forbidden"} | to_entries[]) as $e
-          | (($c.phrases.said | index($e.value)) != null) as $said
-          | (if $e.key == "no_forbidden" then (if $said then "fail" else "pass" end)
-             else (if $said then "pass" else "fail" end) end) as $want
-          | {call: $c.inbound_call_id, key: $e.key, want: $want,
-             got: $got["\($c.inbound_call_id)/\($e.key)"]} ]
-      | {n: length, wrong: map(select(.want != .got)),
-         kinds: (group_by(.key) | map({key: .[0].key, n: length,
-                                       right: map(select(.want == .got)) | length}))}' \
-        >"$T/items-diff.json" || fail "items jq"
+    phrase_items "$CI" "$TRUTH" 'select(.outcome == "answered" and .codec == "pcmu")' \
+        "$T/items-diff.json" || fail "phrase items export"
     n=$(jq .n "$T/items-diff.json")
     wrong=$(jq '.wrong | length' "$T/items-diff.json")
-    jq -c '.wrong[]' "$T/items-diff.json"
-    jq -r '.kinds[] | "  \(.key): \(.right) of \(.n) as the truth says"' "$T/items-diff.json"
     echo "scorecard phrase items on the answered pcmu calls: $((n - wrong)) of $n as the truth says"
     [[ $n -ge 100 ]] || fail "only $n phrase items checked"
     ((wrong * 10 <= n)) || fail "$wrong of $n phrase items differ from the truth"

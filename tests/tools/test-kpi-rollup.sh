@@ -203,17 +203,23 @@ for args in "-1, 5000" "20000, NULL"; do
 done
 
 # ---- concurrency --------------------------------------------------------------------
+# sessions WHAT SCRIPT: four psql sessions at once, session w (0..3) running the
+# SQL that the function SCRIPT prints for w; every one must succeed
+sessions() {
+    local what=$1 script=$2 pids=() w p
+    for w in 0 1 2 3; do
+        "$script" "$w" | psql "$ci" -Xq -v ON_ERROR_STOP=1 >/dev/null &
+        pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p" || fail "$what: a session failed (exit $?)"; done
+}
 all=$(uuids A1 A2 A3 B1 B2 B3 X1 U1)
-pids=()
-for w in 1 2 3 4; do
-    (
-        for i in $(seq 30); do
-            echo "BEGIN; SELECT cs_kpi_refresh('$all'::uuid[], 20000, 5000); SELECT pg_sleep(0.001 * $w); COMMIT;"
-        done | psql "$ci" -Xq -v ON_ERROR_STOP=1 >/dev/null
-    ) &
-    pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || fail "a concurrent refresher failed (exit $?)"; done
+same_interval() { # 30 refreshes of all the 10:00 calls, each in its own transaction
+    for i in $(seq 30); do
+        echo "BEGIN; SELECT cs_kpi_refresh('$all'::uuid[], 20000, 5000); SELECT pg_sleep(0.001 * ($1 + 1)); COMMIT;"
+    done
+}
+sessions "4 sessions refreshing one interval" same_interval
 expect_cells "after 4 x 30 concurrent refreshes" "$want_2"
 
 # ---- more than 64 intervals at once: the table-lock path ----------------------------
@@ -242,16 +248,12 @@ daily_matches "after the 70-interval refresh"
 # ---- four sessions refreshing different intervals of the same day ------------------
 # (the per-interval locks do not serialise them; the day lock must, or the daily
 # rows' inserts collide on kpi_daily_key)
-pids=()
-for w in 0 1 2 3; do
-    (
-        for k in $(seq $((w + 1)) 4 70); do
-            echo "BEGIN; SELECT cs_kpi_refresh(ARRAY(SELECT uuid FROM calls WHERE call_id = 'M$k'), 20000, 5000); COMMIT;"
-        done | psql "$ci" -Xq -v ON_ERROR_STOP=1 >/dev/null
-    ) &
-    pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || fail "a concurrent refresher of one day failed (exit $?)"; done
+same_day() { # the calls M(w+1), M(w+5), ... one by one
+    for k in $(seq $(($1 + 1)) 4 70); do
+        echo "BEGIN; SELECT cs_kpi_refresh(ARRAY(SELECT uuid FROM calls WHERE call_id = 'M$k'), 20000, 5000); COMMIT;"
+    done
+}
+sessions "4 sessions refreshing one day's intervals" same_day
 daily_matches "after 4 sessions refreshing one day's intervals"
 [[ $(sql -c "SELECT offered FROM kpi_daily WHERE interval_start = '2024-03-05T00:00Z'") == 70 ]] ||
     fail "kpi_daily 2024-03-05 after concurrent refreshes: want 70 calls"

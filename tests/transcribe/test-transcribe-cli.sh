@@ -38,6 +38,8 @@ CS=${5:?callscope}
 WER=${6:?bench_wer}
 SCORE=${7:-}
 SRC=${CALLSCOPE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=../harness/phrase-items.sh
+. "$SRC/tests/harness/phrase-items.sh"
 
 # Measured on the sample (docs/transcribe.md): corpus 0.261, worst call 0.55
 # (both channels); the bounds leave room for other PocketSphinx
@@ -156,25 +158,11 @@ e2e)
     if [[ -n $SCORE ]]; then
         "$SCORE" --once --db "$CI" --scorecard "$SRC/deploy/scorecard.json" \
             --directory "$SRC/deploy/directory.conf" 2>"$T/score.log" || fail "callscope-score exit $?"
-        psql "$CI" -XtAc "SELECT json_agg(json_build_object('call_id', c.call_id, 'key', i.item_key,
-                'result', i.result)) FROM calls c JOIN scores s ON s.call_uuid = c.uuid
-                JOIN score_items i ON i.score_id = s.id
-                WHERE i.item_key IN ('greeting', 'verification', 'closing', 'no_forbidden')" >"$T/items.json" ||
-            fail "items export"
-        jq -n --slurpfile i "$T/items.json" --slurpfile t "$TRUTH" '
-          ($i[0] | map({("\(.call_id)/\(.key)"): .result}) | add) as $got
-          | [ $t[0].calls[] | select(.outcome == "answered" and (.codec == "pcmu" or .codec == "pcma"))
-              | . as $c
-              | ({"greeting": "greeting", "verification": "verification", "closing": "closing",
-                  "no_forbidden": "forbidden"} | to_entries[]) as $e
-              | (($c.phrases.said | index($e.value)) != null) as $said
-              | (if $e.key == "no_forbidden" then (if $said then "fail" else "pass" end)
-                 else (if $said then "pass" else "fail" end) end) as $want
-              | {call: $c.id, key: $e.key, want: $want, got: $got["\($c.inbound_call_id)/\($e.key)"]} ]
-          | {n: length, wrong: map(select(.want != .got))}' >"$T/items-diff.json" || fail "items jq"
+        phrase_items "$CI" "$TRUTH" \
+            'select(.outcome == "answered" and (.codec == "pcmu" or .codec == "pcma"))' \
+            "$T/items-diff.json" || fail "phrase items export"
         n=$(jq .n "$T/items-diff.json")
         wrong=$(jq '.wrong | length' "$T/items-diff.json")
-        jq -c '.wrong[]' "$T/items-diff.json"
         echo "scorecard phrase items on G.711 calls: $((n - wrong)) of $n as the truth says"
         [[ $n -ge 20 ]] || fail "only $n phrase items checked"
         ((wrong * 10 <= n)) || fail "$wrong of $n phrase items differ from the truth"
