@@ -1,5 +1,5 @@
 /*
- * cli_time.h — the umbrella CLI's --from/--to arguments (calls, report).
+ * cli_time.h — the umbrella CLI's --from/--to arguments (calls, report, verify).
  *
  * cli_parse_time reads YYYY-MM-DD, or YYYY-MM-DD[T| ]HH:MM[:SS[.f{1,6}]] with
  * an optional Z, +HH:MM, +HHMM or +HH (or -) offset; no offset is UTC. It

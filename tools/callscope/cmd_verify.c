@@ -50,7 +50,6 @@
  * and reported as a problem, and nothing read from the database becomes SQL
  * (every statement is constant).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,6 +61,7 @@
 #include "archive.h"
 #include "chain.h"
 #include "cli.h"
+#include "cli_time.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
@@ -73,104 +73,7 @@
 #define VERIFY_PROGRESS_SECS 10
 #define VERIFY_DETAIL_MAX    512
 
-/* ---- time arguments ------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : dm[m - 1];
-}
-
-/* Reads exactly n digits at s[*i] into *v. */
-static int digits(const char *s, size_t len, size_t *i, int n, int *v)
-{
-    int x = 0;
-    for (int k = 0; k < n; k++) {
-        if (*i >= len || !isdigit((unsigned char)s[*i]))
-            return -1;
-        x = x * 10 + (s[(*i)++] - '0');
-    }
-    *v = x;
-    return 0;
-}
-
-/*
- * Parses YYYY-MM-DD or YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]][Z|+HH:MM|+HHMM|+HH]
- * (no zone: UTC) into microseconds since 1970 UTC. *date_only is set when
- * only a date was given. 0 or -1.
- */
-static int parse_time(const char *s, int64_t *us, int *date_only)
-{
-    size_t len = strlen(s), i = 0;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    int64_t frac = 0;
-    if (digits(s, len, &i, 4, &y) || i >= len || s[i++] != '-' || digits(s, len, &i, 2, &mo) ||
-        i >= len || s[i++] != '-' || digits(s, len, &i, 2, &d))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return -1;
-    *date_only = i == len;
-    int64_t off_s = 0;
-    if (i < len) {
-        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
-            return -1;
-        i++;
-        if (digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &mi))
-            return -1;
-        if (i < len && s[i] == ':') {
-            i++;
-            if (digits(s, len, &i, 2, &sec))
-                return -1;
-            if (i < len && (s[i] == '.' || s[i] == ',')) {
-                i++;
-                int n = 0;
-                int64_t scale = 100000;
-                while (i < len && isdigit((unsigned char)s[i])) {
-                    if (n++ >= 6)
-                        return -1; /* below a microsecond: refuse rather than round */
-                    frac += (s[i++] - '0') * scale;
-                    scale /= 10;
-                }
-                if (n == 0)
-                    return -1;
-            }
-        }
-        if (h > 23 || mi > 59 || sec > 59)
-            return -1;
-        if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-            i++;
-        } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-            int sign = s[i++] == '-' ? -1 : 1, oh, om = 0;
-            if (digits(s, len, &i, 2, &oh))
-                return -1;
-            if (i < len && s[i] == ':')
-                i++;
-            if (i < len && digits(s, len, &i, 2, &om))
-                return -1;
-            if (oh > 23 || om > 59)
-                return -1;
-            off_s = sign * (oh * 3600 + om * 60);
-        }
-        if (i != len)
-            return -1;
-    }
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off_s;
-    *us = t * 1000000 + frac;
-    return 0;
-}
+/* ---- time arguments: cli_time.h ------------------------------------------ */
 
 /* ---- problems and output -------------------------------------------------- */
 
@@ -553,7 +456,7 @@ int cmd_verify(const cli_ctx *ctx)
     v.to_us = INT64_MAX;
     int date_only = 0;
     if (ctx->from) {
-        if (parse_time(ctx->from, &v.from_us, &date_only) != 0) {
+        if (cli_parse_time(ctx->from, &v.from_us, &date_only) != 0) {
             fprintf(stderr,
                     "callscope: --from: '%s' is not YYYY-MM-DD or an ISO 8601 time "
                     "(YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+HH:MM])\n",
@@ -563,7 +466,7 @@ int cmd_verify(const cli_ctx *ctx)
         v.ranged = 1;
     }
     if (ctx->to) {
-        if (parse_time(ctx->to, &v.to_us, &date_only) != 0) {
+        if (cli_parse_time(ctx->to, &v.to_us, &date_only) != 0) {
             fprintf(stderr,
                     "callscope: --to: '%s' is not YYYY-MM-DD or an ISO 8601 time "
                     "(YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+HH:MM])\n",
