@@ -2,8 +2,8 @@
  * directory.c — see directory.h.
  */
 #include "directory.h"
+#include "file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,25 +230,11 @@ int dir_load(const char *path, dir_list *out, char *err, size_t errcap)
     if (!path || !out)
         return CS_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errcap, "directory file '%s': %s", path, strerror(e));
-        return e == ENOENT ? CS_ERR_NOTFOUND : CS_ERR_IO;
-    }
-    char *buf = malloc(DIR_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return CS_ERR_NOMEM;
-    }
-    size_t n = fread(buf, 1, DIR_FILE_MAX + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > DIR_FILE_MAX) {
-        free(buf);
-        snprintf(err, errcap, "directory file '%s': %s", path, bad ? "read error" : "too large");
-        return bad ? CS_ERR_IO : CS_ERR_LIMIT;
-    }
+    char *buf = NULL;
+    size_t n = 0;
+    int frc = cs_file_read(path, DIR_FILE_MAX, "directory file", &buf, &n, err, errcap);
+    if (frc != CS_OK)
+        return frc;
     char sub[300];
     int rc = dir_parse(buf, n, out, sub, sizeof sub);
     free(buf);

@@ -42,6 +42,7 @@
 #include "db.h"
 #include "directory.h"
 #include "error.h"
+#include "file.h"
 #include "jobq.h"
 #include "log.h"
 #include "scorecard.h"
@@ -408,19 +409,19 @@ static int run_workers(const sscore_cfg *cfg, const scorecard *card, int64_t car
 static int load_card(db_conn *db, const sscore_cfg *cfg, scorecard **card, int64_t *card_id)
 {
     char err[512];
-    FILE *f = fopen(cfg->scorecard, "rb");
-    if (!f) {
-        cs_log(CS_LOG_FATAL, NULL, "score.scorecard '%s': %s (deploy/scorecard.json is the "
-                                   "default to start from)",
-               cfg->scorecard, strerror(errno));
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = cs_file_read(cfg->scorecard, SC_MAX_FILE_BYTES, "score.scorecard", &buf, &n, err,
+                          sizeof err);
+    if (rc == CS_ERR_NOMEM)
+        return CS_EXIT_ENV;
+    if (rc != CS_OK) {
+        cs_log(CS_LOG_FATAL, NULL, "%s%s", err,
+               rc == CS_ERR_NOTFOUND ? " (deploy/scorecard.json is the default to start from)"
+                                     : "");
         return CS_EXIT_CONFIG;
     }
-    char *buf = malloc(SC_MAX_FILE_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, SC_MAX_FILE_BYTES + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return CS_EXIT_ENV;
-    int rc = scorecard_parse(buf, n, card, err, sizeof err);
+    rc = scorecard_parse(buf, n, card, err, sizeof err);
     free(buf);
     if (rc != CS_OK) {
         cs_log(CS_LOG_FATAL, NULL, "score.scorecard '%s': %s", cfg->scorecard, err);

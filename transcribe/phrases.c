@@ -2,9 +2,9 @@
  * phrases.c — see phrases.h.
  */
 #include "phrases.h"
+#include "file.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,26 +234,11 @@ int ph_list_load(const char *path, ph_list *out, char *err, size_t errcap)
     if (!path || !out)
         return CS_ERR_INVAL;
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errcap, "phrases file '%s': %s", path, strerror(e));
-        return e == ENOENT ? CS_ERR_NOTFOUND : CS_ERR_IO;
-    }
-    char *buf = malloc(PH_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return CS_ERR_NOMEM;
-    }
-    size_t n = fread(buf, 1, PH_FILE_MAX + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > PH_FILE_MAX) {
-        free(buf);
-        snprintf(err, errcap, "phrases file '%s': %s", path,
-                 bad ? "read error" : "larger than 1 MB");
-        return bad ? CS_ERR_IO : CS_ERR_LIMIT;
-    }
+    char *buf = NULL;
+    size_t n = 0;
+    int frc = cs_file_read(path, PH_FILE_MAX, "phrases file", &buf, &n, err, errcap);
+    if (frc != CS_OK)
+        return frc;
     char sub[400];
     int rc = ph_list_parse(buf, n, out, sub, sizeof sub);
     free(buf);
