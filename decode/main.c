@@ -75,9 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +88,7 @@
 #include "render.h"
 #include "spool.h"
 #include "stage.h"
+#include "workers.h"
 #include "store.h"
 
 #define DECODE_SCAN_BATCH  64  /* entries listed per scan of ready/ */
@@ -1068,119 +1067,29 @@ static int write_json_stats(const char *path, const decode_counters *c, double e
 
 /* ---- worker processes ------------------------------------------------------ */
 
-/* The worst of two exit codes: 70 > 4 > 3 > 1 > 0. */
-static int worse(int a, int b)
+/* cs_workers glue */
+static int worker_entry(void *arg, int id, void *counters)
 {
-    static const int order[] = {CS_EXIT_OK, CS_EXIT_PARTIAL, CS_EXIT_CONFIG, CS_EXIT_ENV,
-                                CS_EXIT_INTERNAL};
-    int ra = 0, rb = 0;
-    for (int i = 0; i < 5; i++) {
-        if (order[i] == a) {
-            ra = i;
-        }
-        if (order[i] == b) {
-            rb = i;
-        }
-    }
-    return ra >= rb ? a : b;
+    return worker_main(arg, id, counters);
+}
+
+static void counters_add_any(void *total, const void *one)
+{
+    counters_add(total, one);
 }
 
 static int run_workers(const decode_run *run, int n, decode_counters *total)
 {
-    pid_t pids[DECODE_MAX_WORKERS];
-    int pfd[2];
-    int exit_code = CS_EXIT_OK;
-    int alive = 0;
-
-    memset(total, 0, sizeof *total);
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        cs_log(CS_LOG_FATAL, NULL, "pipe: %s", strerror(errno));
-        return CS_EXIT_ENV;
-    }
-    pid_t parent = getpid();
-    for (int i = 0; i < n; i++) {
-        pid_t p = fork();
-        if (p < 0) {
-            cs_error("fork: %s", strerror(errno));
-            exit_code = CS_EXIT_ENV;
-            cs_stage_request_stop();
-            break;
-        }
-        if (p == 0) {
-            close(pfd[0]);
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent) {
-                _exit(CS_EXIT_OK); /* the parent is already gone */
-            }
-            decode_counters c;
-            int code = worker_main(run, i + 1, &c);
-            ssize_t wr = write(pfd[1], &c, sizeof c);
-            (void)wr;
-            close(pfd[1]);
-            _exit(code);
-        }
-        pids[i] = p;
-        alive++;
-    }
-    close(pfd[1]);
-    int forwarded = 0, killed = 0;
-    while (alive > 0) {
-        int status;
-        if (cs_stage_stop_requested() && !forwarded) {
-            forwarded = 1;
-            for (int i = 0; i < n; i++) {
-                if (pids[i] > 0) {
-                    kill(pids[i], SIGTERM);
-                }
-            }
-        }
-        /* polled, so a signal between the check and the wait is never missed */
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p == 0 || (p < 0 && errno == EINTR)) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        if (p < 0) {
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            if (pids[i] == p) {
-                pids[i] = 0;
-            }
-        }
-        alive--;
-        if (WIFEXITED(status)) {
-            exit_code = worse(exit_code, WEXITSTATUS(status));
-        } else if (WIFSIGNALED(status)) {
-            cs_error("worker %d killed by signal %d: stopping the others (the restart's "
-                     "recovery puts its entry back)",
-                     (int)p, WTERMSIG(status));
-            exit_code = CS_EXIT_INTERNAL;
-            if (!killed) {
-                killed = 1;
-                cs_stage_request_stop();
-                for (int i = 0; i < n; i++) {
-                    if (pids[i] > 0) {
-                        kill(pids[i], SIGTERM);
-                    }
-                }
-            }
-        }
-    }
-    decode_counters c;
-    for (;;) {
-        ssize_t r = read(pfd[0], &c, sizeof c);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r != (ssize_t)sizeof c) {
-            break;
-        }
-        counters_add(total, &c);
-    }
-    close(pfd[0]);
-    return exit_code;
+    cs_workers_spec spec = {
+        .n = n,
+        .fn = worker_entry,
+        .arg = (void *)run,
+        .counters_size = sizeof *total,
+        .add = counters_add_any,
+        .on_crash = CS_WORKERS_STOP_ALL,
+        .crash_note = "stopping the others (the restart's recovery puts its entry back)",
+    };
+    return cs_workers_run(&spec, total);
 }
 
 int main(int argc, char **argv)
@@ -1260,7 +1169,7 @@ int main(int argc, char **argv)
                                   exit_code);
         if (rc != CS_OK) {
             cs_error("cannot write %s: %s", o.json_stats, cs_err_msg(rc));
-            exit_code = worse(exit_code, CS_EXIT_ENV);
+            exit_code = cs_exit_worse(exit_code, CS_EXIT_ENV);
         }
     }
     cs_info("exiting with status %d", exit_code);

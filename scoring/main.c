@@ -33,8 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +46,7 @@
 #include "scorecard.h"
 #include "sscore.h"
 #include "stage.h"
+#include "workers.h"
 
 #define SC_MAX_WORKERS 64
 #define MS_1S          1000LL
@@ -311,98 +310,46 @@ static int worker_main(const sscore_cfg *cfg, const scorecard *card, int64_t car
     return code;
 }
 
-static int worse(int a, int b)
+/* cs_workers glue */
+typedef struct sc_run {
+    const sscore_cfg *cfg;
+    const scorecard *card;
+    int64_t card_id;
+    int once;
+} sc_run;
+
+static int worker_entry(void *arg, int id, void *counters)
 {
-    static const int order[] = {CS_EXIT_OK, CS_EXIT_PARTIAL, CS_EXIT_USAGE, CS_EXIT_CONFIG,
-                                CS_EXIT_ENV, CS_EXIT_INTERNAL};
-    int ra = 0, rb = 0;
-    for (int i = 0; i < 6; i++) {
-        if (order[i] == a)
-            ra = i;
-        if (order[i] == b)
-            rb = i;
-    }
-    return ra >= rb ? a : b;
+    const sc_run *r = arg;
+    return worker_main(r->cfg, r->card, r->card_id, r->once, id, counters);
+}
+
+static void counters_add(void *total, const void *one)
+{
+    sscore_counters *t = total;
+    const sscore_counters *c = one;
+    t->claimed += c->claimed;
+    t->done += c->done;
+    t->failed += c->failed;
+    t->retried += c->retried;
+    t->fcr_updates += c->fcr_updates;
+    t->dtmf_masked += c->dtmf_masked;
 }
 
 static int run_workers(const sscore_cfg *cfg, const scorecard *card, int64_t card_id, int once,
                        int n, sscore_counters *total)
 {
-    pid_t pids[SC_MAX_WORKERS] = {0};
-    int pfd[2], exit_code = CS_EXIT_OK, alive = 0;
-    memset(total, 0, sizeof *total);
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return CS_EXIT_ENV;
-    pid_t parent = getpid();
-    for (int i = 0; i < n; i++) {
-        pid_t p = fork();
-        if (p < 0) {
-            cs_error("fork: %s", strerror(errno));
-            exit_code = CS_EXIT_ENV;
-            cs_stage_request_stop();
-            break;
-        }
-        if (p == 0) {
-            close(pfd[0]);
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(CS_EXIT_OK);
-            sscore_counters c;
-            int code = worker_main(cfg, card, card_id, once, i + 1, &c);
-            ssize_t wr = write(pfd[1], &c, sizeof c);
-            (void)wr;
-            close(pfd[1]);
-            _exit(code);
-        }
-        pids[i] = p;
-        alive++;
-    }
-    close(pfd[1]);
-    int forwarded = 0;
-    while (alive > 0) {
-        int status;
-        if (cs_stage_stop_requested() && !forwarded) {
-            forwarded = 1;
-            for (int i = 0; i < n; i++)
-                if (pids[i] > 0)
-                    kill(pids[i], SIGTERM);
-        }
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p == 0 || (p < 0 && errno == EINTR)) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        if (p < 0)
-            break;
-        for (int i = 0; i < n; i++)
-            if (pids[i] == p)
-                pids[i] = 0;
-        alive--;
-        if (WIFEXITED(status))
-            exit_code = worse(exit_code, WEXITSTATUS(status));
-        else if (WIFSIGNALED(status)) {
-            cs_error("worker %d killed by signal %d: its job will be reclaimed", (int)p,
-                     WTERMSIG(status));
-            exit_code = worse(exit_code, CS_EXIT_PARTIAL);
-        }
-    }
-    sscore_counters c;
-    for (;;) {
-        ssize_t r = read(pfd[0], &c, sizeof c);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r != (ssize_t)sizeof c)
-            break;
-        total->claimed += c.claimed;
-        total->done += c.done;
-        total->failed += c.failed;
-        total->retried += c.retried;
-        total->fcr_updates += c.fcr_updates;
-        total->dtmf_masked += c.dtmf_masked;
-    }
-    close(pfd[0]);
-    return exit_code;
+    sc_run r = {cfg, card, card_id, once};
+    cs_workers_spec spec = {
+        .n = n,
+        .fn = worker_entry,
+        .arg = &r,
+        .counters_size = sizeof *total,
+        .add = counters_add,
+        .on_crash = CS_WORKERS_CONTINUE,
+        .crash_note = "its job will be reclaimed",
+    };
+    return cs_workers_run(&spec, total);
 }
 
 /* Loads the scorecard file; *card_id gets the database version in use. */

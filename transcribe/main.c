@@ -27,8 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +42,7 @@
 #include "phrases.h"
 #include "segment.h"
 #include "stage.h"
+#include "workers.h"
 #include "txstore.h"
 #include "vad.h"
 
@@ -707,21 +706,6 @@ static int worker_main(const tx_cfg *cfg, int once, int id, tx_counters *c)
     return code;
 }
 
-static int worse(int a, int b)
-{
-    /* internal > env > config > usage > partial > ok */
-    static const int order[] = {CS_EXIT_OK, CS_EXIT_PARTIAL, CS_EXIT_USAGE, CS_EXIT_CONFIG,
-                                CS_EXIT_ENV, CS_EXIT_INTERNAL};
-    int ra = 0, rb = 0;
-    for (int i = 0; i < 6; i++) {
-        if (order[i] == a)
-            ra = i;
-        if (order[i] == b)
-            rb = i;
-    }
-    return ra >= rb ? a : b;
-}
-
 static void counters_add(tx_counters *a, const tx_counters *b)
 {
     a->claimed += b->claimed;
@@ -736,83 +720,36 @@ static void counters_add(tx_counters *a, const tx_counters *b)
     a->cpu_s += b->cpu_s;
 }
 
+/* cs_workers glue */
+typedef struct tx_run {
+    const tx_cfg *cfg;
+    int once;
+} tx_run;
+
+static int worker_entry(void *arg, int id, void *counters)
+{
+    const tx_run *r = arg;
+    return worker_main(r->cfg, r->once, id, counters);
+}
+
+static void counters_add_any(void *total, const void *one)
+{
+    counters_add(total, one);
+}
+
 static int run_workers(const tx_cfg *cfg, int once, int n, tx_counters *total)
 {
-    pid_t pids[TX_MAX_WORKERS] = {0};
-    int pfd[2], exit_code = CS_EXIT_OK, alive = 0;
-    memset(total, 0, sizeof *total);
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        cs_log(CS_LOG_FATAL, NULL, "pipe: %s", strerror(errno));
-        return CS_EXIT_ENV;
-    }
-    pid_t parent = getpid();
-    for (int i = 0; i < n; i++) {
-        pid_t p = fork();
-        if (p < 0) {
-            cs_error("fork: %s", strerror(errno));
-            exit_code = CS_EXIT_ENV;
-            cs_stage_request_stop();
-            break;
-        }
-        if (p == 0) {
-            close(pfd[0]);
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(CS_EXIT_OK);
-            tx_counters c;
-            int code = worker_main(cfg, once, i + 1, &c);
-            ssize_t wr = write(pfd[1], &c, sizeof c);
-            (void)wr;
-            close(pfd[1]);
-            _exit(code);
-        }
-        pids[i] = p;
-        alive++;
-    }
-    close(pfd[1]);
-    int forwarded = 0;
-    while (alive > 0) {
-        int status;
-        if (cs_stage_stop_requested() && !forwarded) {
-            forwarded = 1;
-            for (int i = 0; i < n; i++)
-                if (pids[i] > 0)
-                    kill(pids[i], SIGTERM);
-        }
-        pid_t p = waitpid(-1, &status, WNOHANG);
-        if (p == 0 || (p < 0 && errno == EINTR)) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        if (p < 0)
-            break;
-        for (int i = 0; i < n; i++)
-            if (pids[i] == p)
-                pids[i] = 0;
-        alive--;
-        if (WIFEXITED(status)) {
-            exit_code = worse(exit_code, WEXITSTATUS(status));
-        } else if (WIFSIGNALED(status)) {
-            /* its job's lease expires and another worker (or the next run)
-             * reclaims it; the others go on */
-            cs_error("worker %d killed by signal %d: its job will be reclaimed when its lease "
-                     "expires",
-                     (int)p, WTERMSIG(status));
-            exit_code = worse(exit_code, CS_EXIT_PARTIAL);
-        }
-    }
-    tx_counters c;
-    for (;;) {
-        ssize_t r = read(pfd[0], &c, sizeof c);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r != (ssize_t)sizeof c)
-            break;
-        counters_add(total, &c);
-    }
-    close(pfd[0]);
-    return exit_code;
+    tx_run r = {cfg, once};
+    cs_workers_spec spec = {
+        .n = n,
+        .fn = worker_entry,
+        .arg = &r,
+        .counters_size = sizeof *total,
+        .add = counters_add_any,
+        .on_crash = CS_WORKERS_CONTINUE,
+        .crash_note = "its job will be reclaimed when its lease expires",
+    };
+    return cs_workers_run(&spec, total);
 }
 
 int main(int argc, char **argv)
